@@ -1,0 +1,63 @@
+# pekso_toolkit — the two commands a user needs are `make lab` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+AS_OF ?= 2025-06-30
+
+.PHONY: lab test lint typecheck pytest nbval data notebooks report dashboard bench clean-venv lock
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed (set PY=/path/to/python3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	@touch $(STAMP)
+
+## make lab: create the environment if needed, then open JupyterLab on the notebooks
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+## make test: create the environment if needed, then lint, type-check, run every test and notebook
+test: $(STAMP) lint typecheck pytest nbval
+
+lint: $(STAMP)
+	$(BIN)/ruff check pekso_toolkit tests benchmarks
+	$(BIN)/ruff format --check pekso_toolkit tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg -p no:randomly notebooks $(PYTEST_ARGS)
+
+## make data: regenerate the committed synthetic sample data
+data: $(STAMP)
+	$(BIN)/python -m pekso_toolkit.datasets data
+
+## make notebooks: re-execute every notebook in place (outputs are committed)
+notebooks: $(STAMP)
+	$(BIN)/python -m pekso_toolkit.notebook_runner notebooks/*.ipynb
+
+## make report: HTML reports (notebooks 02-04) on the sample data
+report: $(STAMP)
+	$(BIN)/pekso report --events data/sample_events.csv --as-of $(AS_OF) --out reports
+
+## make dashboard: the supervisor page (notebook 03) served by Voila on localhost
+dashboard: $(STAMP)
+	$(BIN)/voila notebooks/03_bottleneck_supervisor.ipynb --Voila.ip=127.0.0.1 --no-browser
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/time_in_stage.py
+	$(BIN)/python benchmarks/store.py
+
+## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,81 @@
+"""Fix the train/test split of ``data/problem_statements.csv`` and copy it into the package.
+
+The split is a pure function of the statement ids and codes, so it never changes when rows are
+reordered or when statements of other codes are added:
+
+* within each code, statements are ordered by ``sha256(f"{SEED}:{statement_id}")``;
+* the first ``round(TEST_SHARE * n)`` of them (at least one) form the test split, the rest train.
+
+Run from the repository root::
+
+    python data/make_split.py          # rewrite the split column, copy to pekso_toolkit/data/
+    python data/make_split.py --check  # exit 1 if the stored split or the copy is out of date
+
+The test split is for measuring only: keyword lists are written from the domain and the train
+split, never from test statements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+SEED = 20121  # fixed once; changing it changes the split
+TEST_SHARE = 0.3
+ROOT = Path(__file__).resolve().parents[1]
+MASTER = ROOT / "data" / "problem_statements.csv"
+PACKAGE_COPY = ROOT / "pekso_toolkit" / "data" / "problem_statements.csv"
+COLUMNS = ["statement_id", "text", "code", "alt_code", "lang", "split"]
+
+
+def assign_split(statement_ids: pd.Series, codes: pd.Series) -> pd.Series:
+    """Return ``"train"`` / ``"test"`` per statement, stratified by code (see module docstring)."""
+    keys = statement_ids.map(lambda s: hashlib.sha256(f"{SEED}:{s}".encode()).hexdigest())
+    frame = pd.DataFrame({"code": codes.to_numpy(), "key": keys.to_numpy()}, index=codes.index)
+    rank = frame.groupby("code")["key"].rank(method="first")
+    size = frame.groupby("code")["key"].transform("size")
+    n_test = (size * TEST_SHARE).round().clip(lower=1)
+    return pd.Series(
+        ["test" if r <= n else "train" for r, n in zip(rank, n_test)], index=codes.index
+    )
+
+
+def read_master() -> pd.DataFrame:
+    """The master file with empty cells kept as empty strings."""
+    return pd.read_csv(MASTER, dtype=str, keep_default_na=False)
+
+
+def write(frame: pd.DataFrame) -> None:
+    """Write the master file and its byte-identical package copy."""
+    frame[COLUMNS].to_csv(MASTER, index=False, lineterminator="\n")
+    shutil.copyfile(MASTER, PACKAGE_COPY)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check, do not write")
+    args = parser.parse_args(argv)
+    frame = read_master()
+    split = assign_split(frame["statement_id"], frame["code"])
+    if args.check:
+        stale = (frame["split"] != split).any()
+        copy_differs = MASTER.read_bytes() != PACKAGE_COPY.read_bytes()
+        if stale or copy_differs:
+            print("split or package copy out of date: run python data/make_split.py")
+            return 1
+        print("split and package copy are up to date")
+        return 0
+    frame["split"] = split
+    write(frame)
+    counts = frame.groupby("split").size().to_dict()
+    print(f"wrote {len(frame)} statements: {counts}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
