@@ -182,7 +182,7 @@ def _argsort_time(ts: np.ndarray, stage: np.ndarray) -> np.ndarray:
     """Row order by timestamp, then stage order for equal timestamps."""
     low = int(ts.min())
     if int(ts.max()) - low < 2**58:
-        return np.argsort(((ts - low) << 4) | stage.astype(np.int64), kind="stable")
+        return np.argsort(((ts - low) << 4) | stage.astype(np.int64))
     return np.lexsort((stage, ts))  # timestamps spread over centuries: slower lexical sort
 
 

@@ -1,0 +1,283 @@
+"""Sample data: a seeded generator of realistic synthetic casework, and the committed sample log.
+
+Everything here is synthetic: no real person, office or case is described. Run
+``python -m pekso_toolkit.datasets data`` (or ``make data``) to regenerate the sample files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pekso_toolkit.eventlog import DEFAULT_TZ, EventLog, load_events
+
+__all__ = [
+    "SAMPLE_AS_OF",
+    "SAMPLE_N_CASES",
+    "SAMPLE_SEED",
+    "load_sample_events",
+    "sample_events_path",
+    "synthesize",
+    "synthesize_frame",
+]
+
+#: Parameters of the committed sample (``data/sample_events.csv``).
+SAMPLE_N_CASES = 3000
+SAMPLE_SEED = 20240817
+SAMPLE_AS_OF = "2025-06-30"
+
+OFFICES = ("Kota Bandung", "Kab. Garut", "Kota Bekasi", "Kab. Cianjur")
+_OFFICE_CODES = ("BDG", "GRT", "BKS", "CJR")
+#: relative caseload of each office
+_OFFICE_WEIGHTS = (0.35, 0.2, 0.3, 0.15)
+#: office x stage slowness (multiplies the stage's median): Kab. Garut is slow in intervention,
+#: Kota Bekasi in assessment
+_OFFICE_SLOWNESS = {
+    "Kota Bandung": (1.0, 1.0, 1.0, 1.0, 1.0),
+    "Kab. Garut": (1.1, 1.0, 1.2, 1.8, 1.0),
+    "Kota Bekasi": (1.0, 1.7, 1.0, 1.0, 1.1),
+    "Kab. Cianjur": (1.2, 1.1, 1.0, 1.1, 1.3),
+}
+HELPING = ("proses_awal", "asesmen", "analisa_masalah", "intervensi", "terminasi")
+#: median days per helping stage (calendar days) and log-normal spread: long right tails
+STAGE_MEDIAN_DAYS = (5.0, 12.0, 6.0, 45.0, 20.0)
+STAGE_SIGMA = (0.7, 0.8, 0.8, 0.7, 0.8)
+
+#: PPKS categories and their share of cases (a plausible Dinas Sosial caseload)
+CATEGORY_WEIGHTS: dict[str, float] = {
+    "AT": 6,
+    "ABT": 2,
+    "ABH": 5,
+    "AJ": 4,
+    "ADK": 4,
+    "AKTK": 8,
+    "AMPK": 3,
+    "LUT": 9,
+    "PD": 7,
+    "TS": 1,
+    "GLD": 3,
+    "PGM": 3,
+    "PML": 2,
+    "KM": 1,
+    "BWBLP": 2,
+    "ODHA": 2,
+    "NAPZA": 3,
+    "KTR": 2,
+    "KTK": 6,
+    "PMBS": 2,
+    "KBA": 3,
+    "KBS": 1,
+    "PRSE": 4,
+    "FM": 10,
+    "KBSP": 6,
+    "KAT": 1,
+}
+#: categories whose interventions take longer (multiplier on the intervention stage)
+_CATEGORY_SLOWNESS = {"ODHA": 1.5, "NAPZA": 1.6, "KTR": 1.4, "ADK": 1.3, "PD": 1.3, "KAT": 1.5}
+
+
+@dataclass(frozen=True)
+class _Rates:
+    skip_analysis: float = 0.15  # moves from assessment straight to intervention
+    rework: float = 0.08  # back from intervention to assessment once
+    dropout: float = 0.05  # closed early, from assessment or intervention
+    reopen: float = 0.06  # closed cases reopened later
+    date_only: float = 0.45  # cases recorded with dates only (no time of day)
+    same_day_intake: float = 0.2  # intake and assessment on the same day
+
+
+def synthesize_frame(
+    n_cases: int, *, seed: int, as_of: str | pd.Timestamp, years: float = 2.0
+) -> pd.DataFrame:
+    """Generate a raw agency-style export of synthetic casework (one row per stage entry).
+
+    Parameters
+    ----------
+    n_cases : int
+        Number of cases.
+    seed : int
+        Random seed: the same arguments always give the same frame.
+    as_of : str or Timestamp
+        Extract date: cases are opened during the ``years`` before it, and nothing after it is
+        recorded, so cases still in progress on that date are open.
+    years : float
+        Span of case openings before ``as_of``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case_id, stage, timestamp, office, worker, category, risk``. ``timestamp`` is local
+        (Asia/Jakarta) text as agencies export it: ``YYYY-MM-DD HH:MM``, or ``YYYY-MM-DD`` for cases
+        recorded with dates only. ``category`` is a PPKS code; ``risk`` is tinggi / sedang / rendah.
+    """
+    if n_cases < 1:
+        raise ValueError("n_cases must be at least 1")
+    rng = np.random.default_rng(seed)
+    rates = _Rates()
+    end = pd.Timestamp(as_of)
+    end = end.tz_localize(DEFAULT_TZ) if end.tzinfo is None else end.tz_convert(DEFAULT_TZ)
+    start = (end - pd.Timedelta(days=365.25 * years)).normalize()
+    span_days = (end - start).days
+
+    office_idx = rng.choice(len(OFFICES), size=n_cases, p=_OFFICE_WEIGHTS)
+    cats = np.array(list(CATEGORY_WEIGHTS))
+    weights = np.array(list(CATEGORY_WEIGHTS.values()), dtype=float)
+    category = rng.choice(cats, size=n_cases, p=weights / weights.sum())
+    risk = rng.choice(["tinggi", "sedang", "rendah"], size=n_cases, p=[0.2, 0.5, 0.3])
+    worker_no = rng.integers(1, 5, size=n_cases)  # 4 workers per office
+    opened_day = np.sort(rng.uniform(0, span_days, size=n_cases))
+    date_only = rng.random(n_cases) < rates.date_only
+
+    rows: list[tuple[str, str, pd.Timestamp, int, str, str, bool]] = []
+    width = len(str(n_cases))
+    for i in range(n_cases):
+        office = OFFICES[office_idx[i]]
+        case_id = f"{_OFFICE_CODES[office_idx[i]]}-{i + 1:0{width}d}"
+        slow = _OFFICE_SLOWNESS[office]
+        # working hours: 08:00-16:00 local
+        t = start + pd.Timedelta(days=float(np.floor(opened_day[i])), hours=8 + 8 * rng.random())
+
+        def dwell(
+            stage_pos: int, factor: float = 1.0, _i: int = i, _slow: tuple[float, ...] = slow
+        ) -> pd.Timedelta:
+            median = STAGE_MEDIAN_DAYS[stage_pos] * _slow[stage_pos] * factor
+            if stage_pos == 3:
+                median *= _CATEGORY_SLOWNESS.get(str(category[_i]), 1.0)
+            if risk[_i] == "tinggi" and stage_pos == 0:
+                median *= 0.5
+            days = rng.lognormal(np.log(median), STAGE_SIGMA[stage_pos])
+            return pd.Timedelta(days=float(days))
+
+        path: list[str] = ["proses_awal", "asesmen"]
+        if rng.random() >= rates.skip_analysis:
+            path.append("analisa_masalah")
+        path.append("intervensi")
+        if rng.random() < rates.rework:
+            path += ["asesmen", "analisa_masalah", "intervensi"]
+        path.append("terminasi")
+        if rng.random() < rates.dropout:
+            cut = int(rng.integers(2, len(path)))
+            path = path[:cut]
+        path.append("ditutup")
+        if rng.random() < rates.reopen:
+            path += ["dibuka_kembali", "asesmen", "intervensi", "terminasi", "ditutup"]
+
+        visits: dict[str, int] = {}
+        for pos, stage in enumerate(path):
+            rows.append(
+                (
+                    case_id,
+                    stage,
+                    t,
+                    int(office_idx[i]),
+                    str(category[i]),
+                    str(risk[i]),
+                    date_only[i],
+                )
+            )
+            if stage == "ditutup":
+                if pos + 1 < len(path):  # a reopening follows after a quiet period
+                    t = t + pd.Timedelta(days=float(rng.uniform(20, 120)))
+                continue
+            if stage == "dibuka_kembali":
+                continue  # the next stage is entered the same day
+            visits[stage] = visits.get(stage, 0) + 1
+            k = HELPING.index(stage)
+            if stage == "proses_awal" and rng.random() < rates.same_day_intake:
+                step = pd.Timedelta(hours=float(rng.uniform(0.5, 3)))
+            else:
+                step = dwell(k, factor=0.6 if visits[stage] > 1 else 1.0)
+            t = t + step
+            if t.hour >= 16 or t.hour < 8:  # work happens in office hours
+                t = t.normalize() + pd.Timedelta(days=1, hours=8 + float(rng.uniform(0, 2)))
+
+    frame = pd.DataFrame(
+        rows, columns=["case_id", "stage", "time", "office_idx", "category", "risk", "date_only"]
+    )
+    frame = frame[frame["time"] <= end].reset_index(drop=True)
+    frame["office"] = np.array(OFFICES)[frame["office_idx"].to_numpy()]
+    # the worker is fixed per case
+    case_worker = pd.Series(worker_no, index=[f"{i + 1:0{width}d}" for i in range(n_cases)])
+    numbers = frame["case_id"].str.split("-").str[1]
+    codes = np.array(_OFFICE_CODES)[frame["office_idx"].to_numpy()]
+    frame["worker"] = [f"PS-{c}-{w:02d}" for c, w in zip(codes, case_worker.loc[numbers])]
+    local = frame["time"].dt.tz_convert(DEFAULT_TZ)
+    frame["timestamp"] = np.where(
+        frame["date_only"], local.dt.strftime("%Y-%m-%d"), local.dt.strftime("%Y-%m-%d %H:%M")
+    )
+    return frame[["case_id", "stage", "timestamp", "office", "worker", "category", "risk"]]
+
+
+def synthesize(
+    n_cases: int, *, seed: int, as_of: str | pd.Timestamp, years: float = 2.0
+) -> EventLog:
+    """Generate synthetic casework as a canonical :class:`EventLog`.
+
+    The cases come from four offices (each with four workers), carry one PPKS problem category
+    each, and show what real casework shows: stage durations with long right tails (log-normal),
+    one office slow in assessment and another in intervention, skipped analysis (about 15%),
+    rework back to assessment (about 8%), early closures, reopened cases, cases recorded with dates
+    only (so several events share a day), and cases still open at ``as_of``.
+
+    Parameters
+    ----------
+    n_cases : int
+        Number of cases.
+    seed : int
+        Random seed.
+    as_of : str or Timestamp
+        Extract date (read in Asia/Jakarta when naive).
+    years : float
+        Span of case openings before ``as_of``.
+
+    Returns
+    -------
+    EventLog
+        Columns ``case_id, stage, timestamp, office, worker, category, risk``.
+    """
+    return load_events(synthesize_frame(n_cases, seed=seed, as_of=as_of, years=years))
+
+
+def sample_events_path() -> Path:
+    """Path of the committed sample export shipped with the package (a CSV file)."""
+    return Path(str(resources.files("pekso_toolkit").joinpath("data/sample_events.csv")))
+
+
+def load_sample_events() -> EventLog:
+    """The committed synthetic sample log (3,000 cases extracted on 2025-06-30) as an EventLog.
+
+    The same file is ``data/sample_events.csv`` in the repository; it is made by
+    :func:`synthesize_frame` with ``SAMPLE_N_CASES``, ``SAMPLE_SEED`` and ``SAMPLE_AS_OF``.
+    """
+    return load_events(sample_events_path())
+
+
+def sample_csv_text() -> str:
+    """The sample export as CSV text, exactly as committed."""
+    frame = synthesize_frame(SAMPLE_N_CASES, seed=SAMPLE_SEED, as_of=SAMPLE_AS_OF)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def _main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Regenerate the synthetic sample data files.")
+    parser.add_argument("command", choices=["data"])
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    args = parser.parse_args(argv)
+    text = sample_csv_text()
+    root = Path(args.root)
+    for path in (root / "data" / "sample_events.csv", sample_events_path()):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {path} ({len(text.splitlines()) - 1} events)")
+
+
+if __name__ == "__main__":
+    _main()
