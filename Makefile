@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AS_OF ?= 2025-06-30
+# JupyterLab refuses to run as root without this flag
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test lint typecheck pytest nbval data notebooks report dashboard bench clean-venv lock
 
@@ -17,7 +19,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## make lab: create the environment if needed, then open JupyterLab on the notebooks
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	PEKSO_ROOT=$(CURDIR) $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 ## make test: create the environment if needed, then lint, type-check, run every test and notebook
 test: $(STAMP) lint typecheck pytest nbval
@@ -41,7 +43,7 @@ data: $(STAMP)
 
 ## make notebooks: re-execute every notebook in place (outputs are committed)
 notebooks: $(STAMP)
-	$(BIN)/python -m pekso_toolkit.notebook_runner notebooks/*.ipynb
+	$(BIN)/pekso notebooks notebooks/*.ipynb
 
 ## make report: HTML reports (notebooks 02-04) on the sample data
 report: $(STAMP)

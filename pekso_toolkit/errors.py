@@ -1,7 +1,8 @@
 """Exception types of the toolkit.
 
 Every error carries a message a social worker can act on: what is wrong, where (row, field)
-and what to do about it. Messages that reach users are bilingual (Bahasa Indonesia first, English second).
+and what to do about it. Messages that reach users are bilingual (Bahasa Indonesia first,
+English second).
 """
 
 from __future__ import annotations

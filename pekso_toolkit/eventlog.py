@@ -1,9 +1,9 @@
 """The canonical event log: load an agency export; say what was kept, repaired and rejected.
 
 Each event means "this case entered this stage at this time". :func:`load_events` reads a
-DataFrame or a ``.csv``/``.tsv``, ``.xlsx``, ``.parquet``, ``.xes`` or ``.xes.gz`` file and returns an
-:class:`EventLog` whose ``events`` are clean and sorted, and whose ``report`` accounts for every
-input row.
+DataFrame or a ``.csv``/``.tsv``, ``.xlsx``, ``.parquet``, ``.xes`` or ``.xes.gz`` file and
+returns an :class:`EventLog` whose ``events`` are clean and sorted, and whose ``report``
+accounts for every input row.
 """
 
 from __future__ import annotations

@@ -1,0 +1,61 @@
+"""The ``pekso`` command line: build reports, re-execute notebooks, regenerate sample data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pekso_toolkit.errors import PeksoError
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pekso",
+        description="pekso_toolkit: casework analysis for social work (pekerja sosial).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rep = sub.add_parser(
+        "report",
+        help="run notebooks 02-04 on an event log and write HTML reports",
+        description="Run the time-in-stage, supervisor and category notebooks on an event log "
+        "and write one HTML report (and executed notebook) per notebook.",
+    )
+    rep.add_argument("--events", required=True, help="event-log export (.csv, .xlsx, .xes, ...)")
+    rep.add_argument("--as-of", required=True, help="analysis date, YYYY-MM-DD")
+    rep.add_argument("--out", required=True, help="folder for the reports")
+    rep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run = sub.add_parser("notebooks", help="re-execute notebooks in place (outputs are committed)")
+    run.add_argument("paths", nargs="+", help="notebook files")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pekso`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "report":
+            from pekso_toolkit.report import build_reports
+
+            results = build_reports(
+                args.events, as_of=args.as_of, out=args.out, progress=not args.no_progress
+            )
+            for result in results:
+                print(f"laporan / report: {result.html}")
+        elif args.command == "notebooks":
+            from pekso_toolkit.report import execute_notebook
+
+            for path in args.paths:
+                print(f"executing {path} …", flush=True)
+                execute_notebook(Path(path), output=Path(path))
+    except PeksoError as exc:
+        print(f"pekso: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
