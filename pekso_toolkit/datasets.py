@@ -9,22 +9,29 @@ from __future__ import annotations
 import argparse
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pekso_toolkit.eventlog import DEFAULT_TZ, EventLog, load_events
 
+if TYPE_CHECKING:
+    from pekso_toolkit.store import CaseStore
+
 __all__ = [
     "SAMPLE_AS_OF",
     "SAMPLE_N_CASES",
     "SAMPLE_SEED",
     "load_sample_events",
+    "sample_csv_text",
     "sample_events_path",
     "synthesize",
     "synthesize_frame",
+    "synthesize_store",
 ]
 
 #: Parameters of the committed sample (``data/sample_events.csv``).
@@ -242,6 +249,179 @@ def synthesize(
         Columns ``case_id, stage, timestamp, office, worker, category, risk``.
     """
     return load_events(synthesize_frame(n_cases, seed=seed, as_of=as_of, years=years))
+
+
+_REFERRALS = ("Puskesmas", "Kelurahan", "Sekolah", "Kepolisian", "Keluarga", "Datang sendiri")
+_SECOND_PROBLEM = {"AT": "FM", "AJ": "AT", "LUT": "FM", "KTK": "KBSP", "AKTK": "KBSP", "PD": "FM"}
+
+
+def synthesize_store(
+    path: str | Path,
+    n_cases: int = 400,
+    *,
+    seed: int,
+    as_of: str | pd.Timestamp,
+    years: float = 1.5,
+) -> CaseStore:
+    """Record synthetic casework into a new :class:`~pekso_toolkit.store.CaseStore`.
+
+    The cases follow the same generator as :func:`synthesize_frame` (stage paths, durations,
+    offices, workers, PPKS categories), and are recorded through the store's own recording API
+    the way a worker would: intake, problems (texts from the bundled problem statements),
+    the service contract, checklist ticks, stage changes, amendments, referrals, closures with a
+    termination contract and reopenings. Some workers forget what the practice says is often
+    forgotten: about 12% of cases leave intake without a signed contract, analysis items are left
+    unticked in about 20% of analyses, and the termination-contract item is left unticked in
+    about 15% of closures; so :meth:`CaseStore.flags` has something to count.
+
+    Parameters
+    ----------
+    path : str or Path
+        The new store file (must not exist yet; ``":memory:"`` for a throw-away store).
+    n_cases : int
+        Number of cases (about 60 recording calls per second per case are needed; 400 cases take
+        a few seconds).
+    seed : int
+        Random seed.
+    as_of : str or Timestamp
+        The store's clock: nothing is recorded after this moment.
+    years : float
+        Span of case openings before ``as_of``.
+
+    Returns
+    -------
+    CaseStore
+        The store, open.
+    """
+    from pekso_toolkit.classifier import load_problem_statements
+    from pekso_toolkit.store import CaseStore
+
+    if str(path) != ":memory:" and Path(path).exists():
+        raise FileExistsError(f"{path} exists already; synthesize_store only fills a new store")
+    frame = synthesize_frame(n_cases, seed=seed, as_of=as_of, years=years)
+    rng = np.random.default_rng(seed + 1)
+    end = pd.Timestamp(as_of)
+    end = end.tz_localize(DEFAULT_TZ) if end.tzinfo is None else end.tz_convert(DEFAULT_TZ)
+    end_utc = end.tz_convert("UTC").to_pydatetime()
+    statements = load_problem_statements()
+    statements = statements[statements["split"] == "train"]
+    texts = {code: list(grp["text"]) for code, grp in statements.groupby("code")}
+    store = CaseStore(path, clock=lambda: end_utc)
+    frame["when"] = pd.to_datetime(frame["timestamp"], format="ISO8601").dt.tz_localize(DEFAULT_TZ)
+    model = store.model
+    stage_items = {s.id: [i.id for i in s.checklist] for s in model.helping_stages}
+
+    def moment(t: pd.Timestamp) -> datetime:
+        return min(t, end).floor("s").to_pydatetime()
+
+    for case_no, (_, events) in enumerate(frame.groupby("case_id", sort=False)):
+        first = events.iloc[0]
+        whens = list(events["when"])
+        stages = list(events["stage"])
+        category = str(first["category"])
+        case_id = store.open_case(
+            f"klien-{case_no + 1:05d}",
+            office=str(first["office"]),
+            worker=str(first["worker"]),
+            risk=str(first["risk"]),
+            referral_source=str(rng.choice(_REFERRALS)),
+            story="(cerita sintetis / synthetic story)",
+            at=moment(whens[0]),
+            by=str(first["worker"]),
+        )
+        by = str(first["worker"])
+        codes = [category]
+        if rng.random() < 0.5:
+            codes.append(_SECOND_PROBLEM.get(category, "FM" if category != "FM" else "KBSP"))
+        problems = []
+        for code in codes:
+            pool = texts.get(code) or ["(masalah)"]
+            problems.append(
+                store.add_problem(
+                    case_id,
+                    str(rng.choice(pool)),
+                    category=code,
+                    severity=str(rng.choice(["tinggi", "sedang", "rendah"])),
+                    at=moment(whens[0]),
+                    by=by,
+                )
+            )
+        forget_contract = rng.random() < 0.12
+        forget_analysis = 0.0 if rng.random() < 0.2 else 0.95
+        ticked: set[str] = set()
+        signed = False
+        in_scope: list[str] = []
+        for pos, stage in enumerate(stages):
+            t0 = whens[pos]
+            t1 = whens[pos + 1] if pos + 1 < len(whens) else end
+            if t0 > end:
+                break
+            if stage in stage_items:
+                if pos > 0:
+                    store.enter_stage(case_id, stage, at=moment(t0), by=by)
+                span = max((t1 - t0).total_seconds(), 60.0)
+                at = t0 + pd.Timedelta(seconds=float(rng.uniform(0.1, 0.9)) * span)
+                if stage == "proses_awal" and not forget_contract:
+                    store.sign_contract(
+                        case_id,
+                        in_scope=problems[:1],
+                        out_of_scope=problems[1:],
+                        capacity_note="Kapasitas cukup untuk masalah utama",
+                        at=moment(at),
+                        by=by,
+                    )
+                    signed, in_scope = True, problems[:1]
+                    for problem in problems[1:]:
+                        if rng.random() < 0.6:
+                            store.refer(
+                                case_id, problem, to="Dinas Kesehatan", at=moment(at), by=by
+                            )
+                if stage == "asesmen" and not signed:
+                    store.sign_contract(
+                        case_id,
+                        in_scope=problems,
+                        capacity_note="Kontrak ditandatangani terlambat",
+                        at=moment(at),
+                        by=by,
+                    )
+                    signed, in_scope = True, list(problems)
+                if stage == "analisa_masalah" and len(in_scope) < len(problems):
+                    if rng.random() < 0.3:
+                        store.amend_contract(
+                            case_id,
+                            add=problems[1:],
+                            client_agreed=True,
+                            reason="Klien setuju menambah masalah kedua ke cakupan",
+                            at=moment(at),
+                            by=by,
+                        )
+                        in_scope = list(problems)
+                for item in stage_items[stage]:
+                    if item in ticked:
+                        continue
+                    _, spec = model.item(item)
+                    if spec.forgotten is None:
+                        p = 0.5  # routine items: recorded about half the time
+                    elif spec.forgotten == "contract_boundaries":
+                        p = 0.0 if forget_contract else 0.95
+                    elif spec.forgotten == "analysis":
+                        p = forget_analysis
+                    else:
+                        p = 0.85
+                    if rng.random() < p:
+                        store.tick(case_id, item, at=moment(at), by=by)
+                        ticked.add(item)
+            elif stage == "ditutup":
+                store.close_case(
+                    case_id,
+                    termination_contract="Kontrak pengakhiran layanan ditandatangani",
+                    reason="Tujuan layanan tercapai",
+                    at=moment(t0),
+                    by=by,
+                )
+            elif stage == "dibuka_kembali":
+                store.reopen(case_id, reason="Masalah muncul kembali", at=moment(t0), by=by)
+    return store
 
 
 def sample_events_path() -> Path:

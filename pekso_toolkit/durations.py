@@ -13,10 +13,9 @@ holidays, measured in Asia/Jakarta local time, with fractions of days kept).
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -110,6 +109,8 @@ def events_and_model(log: Any, model: StageModel | None = None) -> tuple[pd.Data
                 f"{', '.join(model.ids)} (map other names with load_events(..., stage_map=...))"
             )
         frame = frame.assign(stage=coded)
+    if not isinstance(frame["case_id"].dtype, pd.StringDtype):
+        frame = frame.assign(case_id=frame["case_id"].astype("string"))
     ts = frame["timestamp"]
     if not isinstance(ts.dtype, pd.DatetimeTZDtype) or str(ts.dtype.tz) != "UTC":
         if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
@@ -120,9 +121,6 @@ def events_and_model(log: Any, model: StageModel | None = None) -> tuple[pd.Data
     if frame["timestamp"].isna().any():
         row = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0])
         raise EventLogError(f"row {row}: the timestamp is missing; every event needs a time")
-    if frame["case_id"].isna().any():
-        row = int(np.flatnonzero(frame["case_id"].isna().to_numpy())[0])
-        raise EventLogError(f"row {row}: case_id is missing; every event needs a case")
     return frame, model
 
 
@@ -132,32 +130,43 @@ def _ns(series: pd.Series) -> np.ndarray:
 
 
 def _arrow_strings(series: pd.Series) -> pa.Array:
+    """The values of a string column as one pyarrow string array."""
     arr = series.array
     if hasattr(arr, "_pa_array"):  # string[pyarrow]
-        return pa.concat_arrays(arr._pa_array.chunks).cast(pa.large_string())
-    values = series.to_numpy(dtype=object, na_value=None)
-    return pa.array(values, type=pa.large_string(), from_pandas=True)
+        return pa.concat_arrays(arr._pa_array.chunks)
+    values = arr._ndarray if hasattr(arr, "_ndarray") else series.to_numpy(dtype=object)
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        values = series.astype("string").to_numpy(dtype=object, na_value=None)
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
 
 
 def _sorted_positions(
-    case: pa.Array, ts: np.ndarray, stage: np.ndarray
+    case: pa.Array, ts: np.ndarray, tie: np.ndarray, presorted: bool = False
 ) -> tuple[np.ndarray | None, np.ndarray]:
-    """Row order by (case, timestamp, stage order) and the case number of each sorted row.
+    """Row order by (case_id, timestamp, tie rank) and the case number of each sorted row.
 
-    Returns ``(order, case_code)``; ``order`` is None when the rows are already in that order.
+    ``tie`` orders events with equal timestamps (the stage order, see :func:`_tie_rank`).
+    Returns ``(order, case_code)``; ``order`` is None when the rows are already in that order
+    (always the case with ``presorted=True``, e.g. for an EventLog, which is sorted on loading).
+    ``case_code`` numbers the cases 0, 1, ... in case_id order.
     """
     n = len(ts)
-    if n == 0:
-        return None, np.zeros(0, dtype=np.int64)
-    if n > 1:
-        diff = pc.not_equal(case.slice(1), case.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    if n <= 1:
+        return None, np.zeros(n, dtype=np.int64)
+    diff = pc.not_equal(case.slice(1), case.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    if presorted:
+        code = np.zeros(n, dtype=np.int64)
+        code[1:] = np.cumsum(diff)
+        return None, code
+    same = ~diff
+    if not np.any((ts[1:] < ts[:-1]) & same) and not np.any(
+        (ts[1:] == ts[:-1]) & same & (tie[1:] < tie[:-1])
+    ):
         brk = np.flatnonzero(diff)
         greater = pc.greater(pc.take(case, brk + 1), pc.take(case, brk))
-        ascending = bool(np.all(greater.to_numpy(zero_copy_only=False)))
-        same = ~diff
-        ts_ok = not np.any((ts[1:] < ts[:-1]) & same)
-        tie_ok = not np.any((ts[1:] == ts[:-1]) & same & (stage[1:] < stage[:-1]))
-        if ascending and ts_ok and tie_ok:
+        if bool(np.all(greater.to_numpy(zero_copy_only=False))):
             code = np.zeros(n, dtype=np.int64)
             code[1:] = np.cumsum(diff)
             return None, code
@@ -166,24 +175,46 @@ def _sorted_positions(
     rank = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="first")
     rank_np = rank.to_numpy().astype(np.int64) - 1
     case_code = rank_np[encoded.indices.to_numpy()]
-    by_time = _argsort_time(ts, stage)
-    time_rank = np.empty(n, dtype=np.int64)
-    time_rank[by_time] = np.arange(n)
-    rank_bits = max(1, int(n - 1).bit_length())
-    if int(case_code.max()).bit_length() + rank_bits <= 62:
-        # cases first, then time order: one sort of unique int64 keys
-        order = np.argsort((case_code << rank_bits) | time_rank)
-    else:
-        order = np.lexsort((time_rank, case_code))
+    order = _argsort_case_time(case_code, ts, tie)
     return order, case_code[order]
 
 
-def _argsort_time(ts: np.ndarray, stage: np.ndarray) -> np.ndarray:
-    """Row order by timestamp, then stage order for equal timestamps."""
-    low = int(ts.min())
-    if int(ts.max()) - low < 2**58:
-        return np.argsort(((ts - low) << 4) | stage.astype(np.int64))
-    return np.lexsort((stage, ts))  # timestamps spread over centuries: slower lexical sort
+def _tie_order(case: pa.Array, ts: np.ndarray, stage: np.ndarray, model: StageModel) -> np.ndarray:
+    """Order of events with equal timestamps: the event log's rule (stage order, with a
+    reopening placed after a closure at the same time and before the stage entered then)."""
+    reopened = model.reopened_id
+    if reopened is None or not np.any(stage == model.ids.index(reopened)):
+        return stage
+    from pekso_toolkit.eventlog import _tie_rank
+
+    codes = pc.dictionary_encode(case).indices.to_numpy().astype(np.int64)
+    rank = _tie_rank(stage.astype(np.int64), codes, ts, model)
+    return np.unique(rank, return_inverse=True)[1].astype(np.int16).reshape(-1)
+
+
+def _argsort_case_time(case_code: np.ndarray, ts: np.ndarray, stage: np.ndarray) -> np.ndarray:
+    """Order by (case, timestamp, stage) through one sort of packed int64 keys.
+
+    The key packs the case number, the timestamp (coarsened just enough to fit in the bits left)
+    and the stage. When coarsening put two events of a case in the wrong time order, the exact
+    (slower) lexical sort is used instead, so the result is always exact.
+    """
+    case_bits = max(1, int(case_code.max()).bit_length())
+    stage_bits = max(1, int(stage.max()).bit_length())
+    time_bits = 62 - case_bits - stage_bits
+    if time_bits >= 20:
+        low = int(ts.min())
+        shift = max(0, (int(ts.max()) - low).bit_length() - time_bits)
+        key = (case_code << (time_bits + stage_bits)) | (((ts - low) >> shift) << stage_bits)
+        key |= stage.astype(np.int64)
+        order = np.argsort(key)
+        if shift == 0:
+            return order
+        t = ts[order]
+        c = case_code[order]
+        if not np.any((t[1:] < t[:-1]) & (c[1:] == c[:-1])):
+            return order
+    return np.lexsort((stage, ts, case_code))
 
 
 # ---------------------------------------------------------------------------------- working days
@@ -286,6 +317,90 @@ def working_days(
 
 
 # ---------------------------------------------------------------------------------- stays
+class EventRuns(NamedTuple):
+    """Events up to ``as_of`` in (case, time, stage) order, grouped in runs of one stage.
+
+    Row arrays have one entry per kept event in sorted order; run arrays one entry per run.
+    """
+
+    n: int
+    rows: np.ndarray | None  # positions in the input frame (None: same as sorted order)
+    case_code: np.ndarray
+    new_case: np.ndarray
+    run: np.ndarray  # first sorted row of each run
+    run_stage: np.ndarray
+    run_case: np.ndarray
+    run_ts: np.ndarray
+    has_next: np.ndarray  # the case has a later run
+    next_ts: np.ndarray
+    next_stage: np.ndarray  # -1 when there is no later run
+    run_last: np.ndarray  # last sorted row of each run
+
+
+def event_runs(
+    frame: pd.DataFrame, as_of_ns: int | None, model: StageModel, *, presorted: bool = False
+) -> EventRuns:
+    """Sort the events (ignoring those after ``as_of_ns``) and find the runs of each case.
+
+    ``presorted=True`` trusts the row order (an EventLog's events are sorted on loading).
+    """
+    ts_all = _ns(frame["timestamp"])
+    keep = ts_all <= as_of_ns if as_of_ns is not None else None
+    rows = np.flatnonzero(keep) if keep is not None and not keep.all() else None
+    ts = ts_all if rows is None else ts_all[rows]
+    stage_all = frame["stage"].cat.codes.to_numpy().astype(np.int16)
+    stage = stage_all if rows is None else stage_all[rows]
+    case_col = frame["case_id"] if rows is None else frame["case_id"].take(rows)
+    case_arr = _arrow_strings(case_col)
+    if case_arr.null_count:
+        missing_at = np.flatnonzero(case_arr.is_null().to_numpy(zero_copy_only=False))[0]
+        row = int(missing_at if rows is None else rows[missing_at])
+        raise EventLogError(f"row {row}: case_id is missing; every event needs a case")
+    tie = stage if presorted else _tie_order(case_arr, ts, stage, model)
+    order, case_code = _sorted_positions(case_arr, ts, tie, presorted)
+    if order is not None:
+        ts = ts[order]
+        stage = stage[order]
+        rows = order if rows is None else rows[order]
+    n = len(ts)
+
+    # runs of events in the same stage
+    new_case = np.ones(n, dtype=bool)
+    new_case[1:] = case_code[1:] != case_code[:-1]
+    starts = new_case.copy()
+    starts[1:] |= stage[1:] != stage[:-1]
+    run = np.flatnonzero(starts)
+    run_stage = stage[run]
+    run_case = case_code[run]
+    run_ts = ts[run]
+    has_next = np.zeros(len(run), dtype=bool)
+    has_next[:-1] = run_case[1:] == run_case[:-1]
+    next_ts = np.empty(len(run), dtype=np.int64)
+    next_ts[:-1] = run_ts[1:]
+    next_stage = np.full(len(run), -1, dtype=np.int16)
+    next_stage[:-1] = run_stage[1:]
+    next_stage[~has_next] = -1
+    run_last = np.empty(len(run), dtype=np.int64)  # last event row of each run
+    run_last[:-1] = run[1:] - 1
+    if len(run):
+        run_last[-1] = n - 1
+
+    return EventRuns(
+        n,
+        rows,
+        case_code,
+        new_case,
+        run,
+        run_stage,
+        run_case,
+        run_ts,
+        has_next,
+        next_ts,
+        next_stage,
+        run_last,
+    )
+
+
 def time_in_stage(
     log: Any,
     *,
@@ -362,44 +477,14 @@ def time_in_stage(
             raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
         carried = [c for c in carry if c not in _CORE]
 
-    ts_all = _ns(frame["timestamp"])
-    keep = ts_all <= as_of_ns
-    rows = np.flatnonzero(keep) if not keep.all() else None
-    ts = ts_all if rows is None else ts_all[rows]
-    stage_all = frame["stage"].cat.codes.to_numpy().astype(np.int8)
-    stage = stage_all if rows is None else stage_all[rows]
-    case_col = frame["case_id"] if rows is None else frame["case_id"].take(rows)
-    order, case_code = _sorted_positions(_arrow_strings(case_col), ts, stage)
-    if order is not None:
-        ts = ts[order]
-        stage = stage[order]
-        rows = order if rows is None else rows[order]
-    n = len(ts)
+    ev = event_runs(frame, as_of_ns, model, presorted=not isinstance(log, pd.DataFrame))
+    n = ev.n
+    new_case = ev.new_case
+    rows = ev.rows
+    run, run_stage, run_case, run_ts = ev.run, ev.run_stage, ev.run_case, ev.run_ts
+    has_next, next_ts, next_stage, run_last = ev.has_next, ev.next_ts, ev.next_stage, ev.run_last
 
-    # runs of events in the same stage
-    new_case = np.ones(n, dtype=bool)
-    new_case[1:] = case_code[1:] != case_code[:-1]
-    starts = new_case.copy()
-    starts[1:] |= stage[1:] != stage[:-1]
-    run = np.flatnonzero(starts)
-    run_stage = stage[run]
-    run_case = case_code[run]
-    run_ts = ts[run]
-    has_next = np.zeros(len(run), dtype=bool)
-    has_next[:-1] = run_case[1:] == run_case[:-1]
-    next_ts = np.empty(len(run), dtype=np.int64)
-    next_ts[:-1] = run_ts[1:]
-    next_stage = np.full(len(run), -1, dtype=np.int8)
-    next_stage[:-1] = run_stage[1:]
-    next_stage[~has_next] = -1
-    run_last = np.empty(len(run), dtype=np.int64)  # last event row of each run
-    run_last[:-1] = run[1:] - 1
-    if len(run):
-        run_last[-1] = n - 1
-
-    helping = np.zeros(len(model.ids), dtype=bool)
-    for s in model.helping_stages:
-        helping[s.order] = True
+    helping = np.array([s.kind == "stage" for s in model.stages], dtype=bool)
     is_stay = helping[run_stage] if len(run) else np.zeros(0, dtype=bool)
     sel = np.flatnonzero(is_stay)
     s_stage = run_stage[sel]
@@ -432,7 +517,7 @@ def time_in_stage(
     src_first = s_first_row if rows is None else rows[s_first_row]
     dtype = model.dtype
     out: dict[str, Any] = {
-        "case_id": frame["case_id"].take(src_first).astype("string").reset_index(drop=True),
+        "case_id": frame["case_id"].array.take(src_first),
         "stage": pd.Categorical.from_codes(s_stage.astype(np.int64), dtype=dtype),
         "visit": visit,
         "entered_at": pd.DatetimeIndex(s_in.view("datetime64[ns]")).tz_localize("UTC"),
@@ -452,18 +537,13 @@ def time_in_stage(
                 notna = notna[rows]
             if notna.all():
                 pick = s_last_row
-                valid = None
-            else:
+            else:  # last non-missing value of the case at or before the stay's last event
                 last = np.maximum.accumulate(np.where(notna, np.arange(n), -1))
                 pick = last[s_last_row]
-                valid = pick >= case_start[s_last_row]
-                pick = np.where(valid, pick, 0)
-            src = pick if rows is None else rows[pick]
-            values = series.take(src).reset_index(drop=True)
-            if valid is not None and not valid.all():
-                values = values.mask(pd.Series(~valid))
-            out[col] = values
-    stays = pd.DataFrame(out)
+                pick = np.where(pick >= case_start[s_last_row], pick, -1)
+            src = pick if rows is None else np.where(pick >= 0, rows[pick], -1)
+            out[col] = series.array.take(src, allow_fill=bool(np.any(src < 0)))
+    stays = pd.DataFrame(out, copy=False)
     stays.attrs = {
         "as_of": as_of_ts,
         "days": days,

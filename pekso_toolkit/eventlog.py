@@ -164,7 +164,9 @@ _INDONESIAN_MONTHS = {
 _MONTH_RE = re.compile(
     r"\b(" + "|".join(sorted(_INDONESIAN_MONTHS, key=len, reverse=True)) + r")\b"
 )
-_TZ_RE = r"(?:Z|[+-]\d{2}:?\d{2})$"
+# an offset after a time of day ("...10:00+07:00", "...10:00:00Z"); a date such as "05-01-2024"
+# ends like an offset but has no time before it
+_TZ_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 _SERIAL_RE = r"^\d{4,5}(?:\.\d+)?$"
 # Excel serial numbers from 1954-10-04 to 2119-01-01: anything else is not taken for a date
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
@@ -291,6 +293,15 @@ class LoadReport:
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         table = self.summary().to_html(index=False, escape=True, na_rep="")
+        rejected = self.rejected
+        if len(rejected):
+            shown = min(len(rejected), 10)
+            caption = pick(
+                f"Baris yang ditolak ({shown} dari {len(rejected)})",
+                f"Rejected rows ({shown} of {len(rejected)})",
+            )
+            rows = rejected[["row", "reason", "detail", "stage", "timestamp"]].head(shown)
+            table += f"<p>{caption}</p>" + rows.to_html(index=False, escape=True, na_rep="")
         return f"<p>{head}</p><ul>{notes}</ul>{table}"
 
 
@@ -474,15 +485,25 @@ def _read_csv(path: Path, encoding: str | None, notes: list[str]) -> pd.DataFram
             dtype=str,
             keep_default_na=False,
             na_values=[""],
-            skip_blank_lines=True,
+            skip_blank_lines=False,  # blank lines keep their row number, then are left out
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise EventLogError(
             f"{path}: cannot read the file as a table ({exc}); check that every row has the same "
             "number of columns and that quotes are closed"
         ) from None
-    # spreadsheet row numbers: header is row 1
+    return _spreadsheet_rows(frame, notes)
+
+
+def _spreadsheet_rows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Number rows as a spreadsheet shows them (header = row 1); leave out empty rows."""
     frame.index = pd.RangeIndex(2, 2 + len(frame))
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any():
+        notes.append(
+            f"{int(blank.sum())} baris kosong dilewati / {int(blank.sum())} empty rows skipped"
+        )
+        frame = frame[~blank]
     return frame
 
 
@@ -515,7 +536,7 @@ def _read_source(
             frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
         except (ValueError, OSError, KeyError) as exc:
             raise EventLogError(f"{path}: cannot read the Excel file ({exc})") from None
-        frame.index = pd.RangeIndex(2, 2 + len(frame))
+        frame = _spreadsheet_rows(frame, notes)
     elif name.endswith(".parquet"):
         try:
             frame = pd.read_parquet(path)
@@ -640,6 +661,10 @@ _DAYFIRST_FORMATS = (
 )
 
 
+#: how explicit each date form is: breaks ties when a column mixes forms equally often
+_FORM_RANK = {"iso_tz": 2, "iso": 1, "dayfirst": 0, "monthfirst": 0}
+
+
 def _swap(fmt: str) -> str:
     return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
@@ -679,6 +704,7 @@ def _parse_timestamps(
         objs = pd.to_datetime(values[is_ts | is_date].astype(object), errors="coerce", utc=False)
         if getattr(objs.dt, "tz", None) is None:
             out[is_ts | is_date] = _localise(objs, tz)
+            notes.append(_naive_note(tz))
         else:
             out[is_ts | is_date] = objs.dt.tz_convert("UTC")
     # Excel serial numbers, as numbers or as digit strings
@@ -692,6 +718,7 @@ def _parse_timestamps(
         as_dt = _EXCEL_EPOCH + pd.to_timedelta(serial[ok_serial], unit="D")
         out[ok_serial] = _localise(pd.Series(as_dt, index=raw.index[ok_serial]).dt.round("s"), tz)
         repair[ok_serial] = "excel_serial_date"
+        notes.append(_naive_note(tz))
     bad[is_serial & ~ok_serial] = "unparseable_timestamp"
 
     todo = ~(missing | is_ts | is_date | is_serial)
@@ -741,7 +768,9 @@ def _parse_timestamps(
     # a mixed column: minority formats are repairs
     labels = pd.Series(fmt_label[fmt_label != ""])
     if labels.nunique() > 1:
-        main = labels.mode().iloc[0]
+        # the most common form is the column's own; on a tie, the more explicit form is
+        counts = labels.value_counts()
+        main = max(counts.index, key=lambda form: (counts[form], _FORM_RANK[form]))
         naive_in_tz_col = (fmt_label != "") & (fmt_label != "iso_tz")
         if main == "iso_tz":
             repair[naive_in_tz_col] = "naive_time_in_mixed_column"
@@ -767,7 +796,9 @@ def _tie_rank(
     """Rank for equal timestamps: model order, with the reopened state placed sensibly.
 
     ``dibuka_kembali`` ranks before every helping stage (a case is reopened, then enters a stage)
-    unless a ``ditutup`` shares its case and time, in which case it ranks right after the closure.
+    unless a ``ditutup`` shares its case and time, in which case it ranks right after the closure
+    and the other stages of that case and time rank after the reopening (closed, reopened, then
+    the stage entered), in model order.
     """
     rank = stage_codes.astype(np.float64)
     reopened = model.reopened_id
@@ -783,8 +814,14 @@ def _tie_rank(
         c_code = model.ids.index(closed)
         key = pd.MultiIndex.from_arrays([case_codes, ts])
         closed_keys = key[stage_codes == c_code]
-        after_close = is_reopen & key.isin(closed_keys)
+        at_closure = key.isin(closed_keys)
+        after_close = is_reopen & at_closure
         rank[after_close] = c_code + 0.5
+        if after_close.any():
+            reopen_keys = key[after_close]
+            after_reopen = at_closure & key.isin(reopen_keys) & ~is_reopen
+            after_reopen &= stage_codes != c_code
+            rank[after_reopen] = len(model.ids) + stage_codes[after_reopen]
     return rank
 
 
@@ -898,6 +935,7 @@ def load_events(
         )
     n = len(frame)
     row_labels = frame.index.to_numpy()
+    frame.index = pd.RangeIndex(n)  # work by position: the labels may repeat
 
     case_ids, case_missing, case_trimmed, case_sort = _parse_case_ids(frame[case_col])
     stage_codes, stage_missing, stage_unknown, stage_repair = _parse_stages(
@@ -966,9 +1004,10 @@ def load_events(
         good = good[~same].reset_index(drop=True)
         case_codes = case_codes[~same]
     # events after a closure (until a reopening) and reopenings of open cases
-    if model.closed_id is not None and model.reopened_id is not None and len(good):
+    if model.closed_id is not None and len(good):
         closed_code = model.ids.index(model.closed_id)
-        reopen_code = model.ids.index(model.reopened_id)
+        # a model without a reopened state: a closure is final (-1 matches no stage)
+        reopen_code = -1 if model.reopened_id is None else model.ids.index(model.reopened_id)
         while True:  # a rejected event must not change the state: repeat without it (rare)
             codes = good["stage"].cat.codes.to_numpy()
             after_closure, bad_reopen = _closure_violations(
@@ -981,6 +1020,7 @@ def load_events(
             reject[pos[after_closure]] = "event_after_closure"
             detail[pos[after_closure]] = "the case was closed (ditutup) before this event"
             reject[pos[bad_reopen]] = "reopen_without_closure"
+            detail[pos[bad_reopen]] = "the case was not closed (ditutup) before this reopening"
             good = good[~drop].reset_index(drop=True)
             case_codes = case_codes[~drop]
 

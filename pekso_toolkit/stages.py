@@ -7,6 +7,7 @@ agency can load its own model from YAML with :meth:`StageModel.from_file`.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import re
@@ -147,6 +148,12 @@ class StageModel:
     def __post_init__(self) -> None:
         if not self.stages:
             raise StageModelError("the stage model has no stages; list at least one under 'stages'")
+        # a stage's order is its position in the model, however the stages were built
+        ordered = tuple(
+            s if s.order == i else dataclasses.replace(s, order=i)
+            for i, s in enumerate(self.stages)
+        )
+        object.__setattr__(self, "stages", ordered)
         by_id: dict[str, Stage] = {}
         items: dict[str, tuple[Stage, ChecklistItem]] = {}
         for stage in self.stages:
@@ -157,9 +164,15 @@ class StageModel:
             by_id[stage.id] = stage
             for item in stage.checklist:
                 if item.id in items:
+                    first = items[item.id][0].id
+                    where = (
+                        f"twice in stage {stage.id!r}"
+                        if first == stage.id
+                        else f"in stage {first!r} and in stage {stage.id!r}"
+                    )
                     raise StageModelError(
-                        f"checklist item id {item.id!r} appears in stage {items[item.id][0].id!r} "
-                        f"and in stage {stage.id!r}; item ids must be unique in the model"
+                        f"checklist item id {item.id!r} appears {where}; "
+                        "item ids must be unique in the model"
                     )
                 items[item.id] = (stage, item)
         kinds = [s.kind for s in self.stages]

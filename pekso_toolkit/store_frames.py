@@ -17,8 +17,9 @@ import pandas as pd
 
 from pekso_toolkit.errors import StoreError
 from pekso_toolkit.stages import StageModel
-from pekso_toolkit.store_fold import Event, analysis_stage, fold, forgotten_item_ids
+from pekso_toolkit.store_fold import analysis_stage, fold, forgotten_item_ids
 from pekso_toolkit.store_schema import iso_to_series, series_to_iso
+from pekso_toolkit.store_state import Event
 
 __all__ = ["case_frame", "flag_frame", "import_payloads", "problem_frame", "stage_frame"]
 
@@ -39,47 +40,73 @@ def _string(values: Any) -> pd.Series:
     return pd.Series(values, dtype="string")
 
 
-def _stage_codes(stages: pd.Series, model: StageModel) -> pd.Categorical:
-    cat = pd.Categorical(stages, dtype=model.dtype)
-    unknown = stages[np.asarray(cat.isna()) & stages.notna().to_numpy()].unique()
-    if len(unknown):
-        raise StoreError(
-            f"Basis data memuat tahap yang tidak ada di model tahapan: {list(unknown)[:5]}; buka "
-            "dengan model yang dipakai saat mencatat / The store holds stages that are not in the "
-            f"stage model: {list(unknown)[:5]}; open it with the model used when recording"
-        )
-    return cat
-
-
-def stage_frame(conn: sqlite3.Connection, model: StageModel) -> pd.DataFrame:
+def stage_frame(
+    conn: sqlite3.Connection, model: StageModel, *, event_ids: bool = True
+) -> pd.DataFrame:
     """Every stage entry that is not voided, in ``case_id, event_id`` order.
 
-    Columns: ``event_id`` (int64), ``case_id`` (string), ``stage`` (ordered Categorical),
-    ``timestamp`` (datetime64[ns, UTC]), ``kind`` (string), ``office``, ``worker``, ``category``
-    (string; carried by imported events only, NA for recorded ones).
+    Columns: ``event_id`` (int64, only with ``event_ids=True``), ``case_id`` (string), ``stage``
+    (ordered Categorical), ``timestamp`` (datetime64[ns, UTC]), ``imported`` (bool: a
+    ``stage_imported`` event), ``office``, ``worker``, ``category`` (string; carried by imported
+    events only, NA for recorded ones).
+
+    Built for speed on large logs: the case id comes from one row per case, stage codes and the
+    import payloads (few distinct ones) are decoded once per distinct value.
     """
-    rows = conn.execute(
-        "SELECT event_id, case_id, stage, at, kind, "
-        "CASE WHEN kind = 'stage_imported' THEN json_extract(payload, '$.office') END, "
-        "CASE WHEN kind = 'stage_imported' THEN json_extract(payload, '$.worker') END, "
-        "CASE WHEN kind = 'stage_imported' THEN json_extract(payload, '$.category') END "
-        f"FROM events WHERE stage IS NOT NULL AND {NOT_VOIDED} "  # noqa: S608 (constant)
-        "ORDER BY case_id, event_id"
+    ids = list(model.ids)
+    code = "CASE stage " + " ".join(f"WHEN ? THEN {i}" for i in range(len(ids))) + " ELSE -1 END"
+    where = f"stage IS NOT NULL AND {NOT_VOIDED}"
+    counts = conn.execute(
+        f"SELECT case_id, COUNT(*) FROM events WHERE {where} "  # noqa: S608 (constant SQL)
+        "GROUP BY case_id ORDER BY case_id"
     ).fetchall()
-    cols = list(zip(*rows)) if rows else [()] * 8
+    rows = conn.execute(
+        f"SELECT {code}, substr(at, 1, 26), "  # noqa: S608 (constant SQL, values bound)
+        "CASE WHEN kind = 'stage_imported' THEN payload END"
+        + (", event_id" if event_ids else "")
+        + f" FROM events WHERE {where} ORDER BY case_id, event_id",
+        ids,
+    ).fetchall()
+    n = len(rows)
+    table = np.array(rows, dtype=object).reshape(n, 4 if event_ids else 3)
+    del rows
+    cols = [table[:, i] for i in range(table.shape[1])]
+    case_col, per_case = (list(zip(*counts)) if counts else [(), ()])[:2]
+    if sum(per_case) != n:  # pragma: no cover - both queries read one snapshot
+        raise StoreError("the store changed while it was read; try again")
+    codes = np.asarray(cols[0], dtype=np.int16)
+    if (codes < 0).any():
+        stored = conn.execute("SELECT DISTINCT stage FROM events WHERE stage IS NOT NULL")
+        unknown = sorted(set(r[0] for r in stored) - set(ids))
+        raise StoreError(
+            f"Basis data memuat tahap yang tidak ada di model tahapan: {unknown[:5]}; buka "
+            "dengan model yang dipakai saat mencatat / The store holds stages that are not in the "
+            f"stage model: {unknown[:5]}; open it with the model used when recording"
+        )
+    stamps = cols[1].astype("datetime64[us]")
+    payload_codes, payloads = pd.factorize(pd.Series(cols[2], dtype=object))
+    parsed = [json.loads(p) for p in payloads]
     frame = pd.DataFrame(
         {
-            "event_id": np.asarray(cols[0], dtype=np.int64),
-            "case_id": _string(cols[1]),
-            "stage": _stage_codes(pd.Series(cols[2], dtype=object), model),
-            "timestamp": iso_to_series(cols[3]),
-            "kind": _string(cols[4]),
-            "office": _string(cols[5]),
-            "worker": _string(cols[6]),
-            "category": _string(cols[7]),
+            "case_id": pd.array(
+                np.repeat(np.asarray(case_col, dtype=object), np.asarray(per_case, dtype=np.int64)),
+                dtype="string",
+            ),
+            "stage": pd.Categorical.from_codes(codes, dtype=model.dtype),
+            "timestamp": pd.DatetimeIndex(stamps.astype("datetime64[ns]")).tz_localize("UTC"),
+            "imported": payload_codes >= 0,
         }
     )
+    for key in ("office", "worker", "category"):
+        values = np.asarray([_text_or_none(p.get(key)) for p in parsed] + [None], dtype=object)
+        frame[key] = pd.array(values[payload_codes], dtype="string")
+    if event_ids:
+        frame.insert(0, "event_id", np.asarray(cols[3], dtype=np.int64))
     return frame
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _events(conn: sqlite3.Connection, where: str, params: tuple[Any, ...] = ()) -> list[Event]:
@@ -97,7 +124,7 @@ def problem_frame(
     kinds = ", ".join(f"'{k}'" for k in _PROBLEM_KINDS)
     events = _events(
         conn,
-        f"kind IN ({kinds}) AND case_id IN "
+        f"kind IN ({kinds}) AND case_id IN "  # noqa: S608 (constant SQL, values bound)
         "(SELECT case_id FROM events WHERE kind = 'problem_added')",
     )
     records = []
@@ -144,7 +171,9 @@ def primary_categories(problems: pd.DataFrame) -> pd.Series:
     """Case id -> category of the main problem: the first in-scope problem with a category, else
     the first problem with a category (problems in recording order)."""
     with_cat = problems[problems["category"].notna()]
-    in_scope = with_cat[with_cat["scope"] == "in"].groupby("case_id", sort=False)["category"].first()
+    in_scope = (
+        with_cat[with_cat["scope"] == "in"].groupby("case_id", sort=False)["category"].first()
+    )
     anyone = with_cat.groupby("case_id", sort=False)["category"].first()
     return in_scope.combine_first(anyone)
 
@@ -168,11 +197,11 @@ def recorded_attrs(conn: sqlite3.Connection) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "event_id": np.asarray(cols[1], dtype=np.int64),
-            "opened_at": iso_to_series(cols[2]),
-            "office": _string(cols[3]),
-            "worker": _string(cols[4]),
-            "risk": _string(cols[5]),
-            "referral_source": _string(cols[6]),
+            "opened_at": iso_to_series(cols[2]).array,
+            "office": _string(cols[3]).array,
+            "worker": _string(cols[4]).array,
+            "risk": _string(cols[5]).array,
+            "referral_source": _string(cols[6]).array,
         },
         index=pd.Index(pd.array(cols[0], dtype="string"), name="case_id"),
     )
@@ -192,7 +221,7 @@ def case_frame(
     out = pd.DataFrame({"source": _string([r[1] for r in base]).to_numpy()}, index=ids)
     opened = recorded_attrs(conn)
     # office / worker: the latest value given at opening or carried by an import
-    imported = stages[stages["kind"] == "stage_imported"]
+    imported = stages[stages["imported"]]
     who = pd.concat(
         [
             opened[["event_id", "office", "worker"]].reset_index(),
@@ -249,9 +278,7 @@ def case_frame(
 
 
 # ------------------------------------------------------------------------------------- flags
-def _state_at(
-    moments: pd.DataFrame, ticks: pd.DataFrame, item: str
-) -> np.ndarray:
+def _state_at(moments: pd.DataFrame, ticks: pd.DataFrame, item: str) -> np.ndarray:
     """Whether ``item`` was ticked just before each ``(case_id, event_id)`` of ``moments``."""
     sub = ticks[ticks["item"] == item][["case_id", "event_id", "value"]]
     if not len(moments):
@@ -280,9 +307,9 @@ def flag_frame(conn: sqlite3.Connection, model: StageModel) -> pd.DataFrame:
     )
     stages = stages[stages["case_id"].isin(recorded)]
     rows = conn.execute(
-        "SELECT case_id, event_id, json_extract(payload, '$.item'), "
+        "SELECT case_id, event_id, json_extract(payload, '$.item'), "  # noqa: S608 (constant SQL, values bound)
         f"kind = 'item_ticked' FROM events WHERE kind IN ('item_ticked', 'item_unticked') "
-        f"AND {NOT_VOIDED}"  # noqa: S608 (constant)
+        f"AND {NOT_VOIDED}"
     ).fetchall()
     ticks = pd.DataFrame(rows, columns=["case_id", "event_id", "item", "value"])
     ticks["case_id"] = ticks["case_id"].astype("string")
@@ -296,8 +323,8 @@ def flag_frame(conn: sqlite3.Connection, model: StageModel) -> pd.DataFrame:
     leave = stages[~stages["stage"].isin([first, model.reopened_id])]
     first_leave = leave.groupby("case_id", sort=False)["event_id"].min()
     contracts = conn.execute(
-        "SELECT case_id, MIN(event_id) FROM events WHERE kind IN "
-        f"('contract_signed', 'contract_followed_up') AND {NOT_VOIDED} "  # noqa: S608 (constant)
+        "SELECT case_id, MIN(event_id) FROM events WHERE kind IN "  # noqa: S608 (constant SQL, values bound)
+        f"('contract_signed', 'contract_followed_up') AND {NOT_VOIDED} "
         "GROUP BY case_id"
     ).fetchall()
     first_contract = pd.Series(dict(contracts), dtype="float64").reindex(first_leave.index)
@@ -324,8 +351,7 @@ def flag_frame(conn: sqlite3.Connection, model: StageModel) -> pd.DataFrame:
     bad = closings[missing.any(axis=1).to_numpy()] if len(forgotten) else closings[:0]
     last_bad = bad.groupby("case_id", sort=False)["event_id"].idxmax()
     items = {
-        case: ";".join(i for i in forgotten if missing.at[pos, i])
-        for case, pos in last_bad.items()
+        case: ";".join(i for i in forgotten if missing.at[pos, i]) for case, pos in last_bad.items()
     }
 
     out = cases[["case_id", "office", "worker", "stage"]].copy()
@@ -360,7 +386,7 @@ def _json_values(values: pd.Series) -> np.ndarray:
         return out
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         text = series_to_iso(values.dt.tz_localize("UTC") if values.dt.tz is None else values)
-        out = np.char.add(np.char.add('"', text), '"').astype(object)
+        out = np.asarray([f'"{t}"' for t in text], dtype=object)
         out[values.isna().to_numpy()] = "null"
         return out
     if pd.api.types.is_numeric_dtype(values.dtype):
@@ -380,13 +406,24 @@ def _json_values(values: pd.Series) -> np.ndarray:
 
 
 def import_payloads(frame: pd.DataFrame) -> list[str]:
-    """JSON payloads of imported events: every column besides ``case_id, stage, timestamp``."""
+    """JSON payloads of imported events: every column besides ``case_id, stage, timestamp``.
+
+    Rows with the same values share one payload, so the JSON is built once per distinct row.
+    """
     extra = [c for c in frame.columns if c not in ("case_id", "stage", "timestamp")]
     if not extra:
         return ["{}"] * len(frame)
-    payload: np.ndarray = np.full(len(frame), "{", dtype=object)
+    try:
+        codes = (
+            frame[extra].groupby(extra, dropna=False, sort=False, observed=True).ngroup().to_numpy()
+        )
+    except TypeError:  # unhashable values: one payload per row
+        codes = np.arange(len(frame))
+    _, first = np.unique(codes, return_index=True)
+    distinct = frame[extra].iloc[first]
+    payload: np.ndarray = np.full(len(distinct), "{", dtype=object)
     for i, col in enumerate(extra):
         key = ("," if i else "") + json.dumps(str(col), ensure_ascii=False) + ":"
-        payload = payload + key + _json_values(frame[col])
+        payload = payload + key + _json_values(distinct[col])
     payload = payload + "}"
-    return list(payload.tolist())
+    return list(payload[codes].tolist())

@@ -199,8 +199,9 @@ def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
     """Open (or create) a store file: WAL journal, foreign keys, busy timeout, current schema.
 
     The connection is in autocommit mode (``isolation_level=None``); writers open their own
-    ``BEGIN IMMEDIATE`` transactions. A file of an older schema version is copied to
-    ``<name>.v<version>.bak`` and migrated forward in one transaction.
+    ``BEGIN IMMEDIATE`` transactions. SQLite's own busy wait (``busy_timeout``) is at most 2 s per
+    attempt; :func:`retry_busy` repeats attempts up to ``timeout``. A file of an older schema
+    version is copied to ``<name>.v<version>.bak`` and migrated forward in one transaction.
 
     Raises
     ------
@@ -222,7 +223,6 @@ def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
             f"The case database file cannot be opened: {path} ({exc})"
         ) from exc
     try:
-        conn.execute("PRAGMA busy_timeout = 2000")
         conn.execute("PRAGMA foreign_keys = ON")
         retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone(), timeout=timeout)
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -321,11 +321,11 @@ def iso_to_series(values: Any) -> pd.Series:
     return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format=_ISO, utc=True))
 
 
-def series_to_iso(stamps: pd.Series) -> np.ndarray:
-    """A ``datetime64[ns, UTC]`` Series -> array of stored ISO text (vectorised, microseconds)."""
+def series_to_iso(stamps: pd.Series) -> list[str]:
+    """A ``datetime64[ns, UTC]`` Series -> stored ISO text (vectorised, microseconds)."""
     raw = pd.DatetimeIndex(stamps).tz_convert("UTC").tz_localize(None).to_numpy()
-    text = np.datetime_as_string(raw.astype("datetime64[us]"), unit="us")
-    return np.char.add(text.astype(str), "Z")
+    text = np.datetime_as_string(raw.astype("datetime64[us]"), unit="us").tolist()
+    return [t + "Z" for t in text]
 
 
 def parse_when(value: Any, *, field: str, tz: str) -> datetime:

@@ -112,3 +112,42 @@ def simulate(
         }
     )
     return SimLog(events=events, truth=truth, as_of=as_of_ts)
+
+
+def make_events(rows: list[tuple], extra: list[str] | None = None) -> pd.DataFrame:
+    """Canonical events from (case, stage, local time[, extra values...]) tuples."""
+    extra = extra or []
+    frame = pd.DataFrame(rows, columns=["case_id", "stage", "when", *extra])
+    when = pd.to_datetime(frame["when"], format="ISO8601")
+    return pd.DataFrame(
+        {
+            "case_id": frame["case_id"].astype("string"),
+            "stage": pd.Categorical(frame["stage"], dtype=StageModel.default().dtype),
+            "timestamp": when.dt.tz_localize("Asia/Jakarta").dt.tz_convert("UTC"),
+            **{c: frame[c] for c in extra},
+        }
+    )
+
+
+#: A small log whose stays are worked out by hand in the tests (times in Asia/Jakarta).
+HAND = [
+    # A: repeated intake events merge; closed after assessment
+    ("A", "proses_awal", "2024-03-01 09:00"),
+    ("A", "proses_awal", "2024-03-02 09:00"),
+    ("A", "asesmen", "2024-03-04 09:00"),
+    ("A", "ditutup", "2024-03-11 21:00"),
+    # B: rework back to intake, assessment again, still open
+    ("B", "proses_awal", "2024-03-01 00:00"),
+    ("B", "asesmen", "2024-03-02 00:00"),
+    ("B", "proses_awal", "2024-03-05 00:00"),
+    ("B", "asesmen", "2024-03-06 00:00"),
+    # C: closed, reopened, then intervention (open)
+    ("C", "intervensi", "2024-02-01 00:00"),
+    ("C", "ditutup", "2024-02-11 00:00"),
+    ("C", "dibuka_kembali", "2024-03-01 00:00"),
+    ("C", "intervensi", "2024-03-03 00:00"),
+    # D: reopened, no stage yet: nothing open
+    ("D", "terminasi", "2024-01-01 00:00"),
+    ("D", "ditutup", "2024-01-05 00:00"),
+    ("D", "dibuka_kembali", "2024-03-08 00:00"),
+]

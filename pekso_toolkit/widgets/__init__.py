@@ -1,0 +1,30 @@
+"""Notebook widgets: thin views over the case store and the stage analyses.
+
+The store is the only state: each widget re-reads it (``refresh()``) after every write made by
+any widget on the same store, so two widgets on one case always agree. Labels are in Bahasa
+Indonesia unless :func:`pekso_toolkit.set_language` chose English; every piece of user text
+shown as HTML is escaped.
+
+* :class:`IntakeForm` -- open a case and record its problems (with category suggestions)
+* :class:`StageChecklist` -- the current stage's checklist; move to the next stage
+* :class:`ContractEditor` -- contract scope, amendments, referrals, termination, follow-up
+* :class:`CaseBoard` -- open cases by stage, days in stage, overdue highlighted
+* :class:`BottleneckExplorer` -- time in stage by office, worker, category or month
+"""
+
+from pekso_toolkit.widgets._common import notify, subscribe
+from pekso_toolkit.widgets.board import CaseBoard
+from pekso_toolkit.widgets.checklist import StageChecklist
+from pekso_toolkit.widgets.contract import ContractEditor
+from pekso_toolkit.widgets.explorer import BottleneckExplorer
+from pekso_toolkit.widgets.intake import IntakeForm
+
+__all__ = [
+    "BottleneckExplorer",
+    "CaseBoard",
+    "ContractEditor",
+    "IntakeForm",
+    "StageChecklist",
+    "notify",
+    "subscribe",
+]

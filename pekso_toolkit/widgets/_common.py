@@ -1,0 +1,321 @@
+"""Shared pieces of the widgets: escaping, labels, bilingual messages next to fields, and the
+change notification that keeps several widgets on one store consistent.
+
+Widgets never keep casework state of their own: after every write they call :func:`notify`, and
+every widget showing the same store re-reads it (``refresh()``).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import ipywidgets as w
+
+from pekso_toolkit.errors import PeksoError, PracticeRuleError
+from pekso_toolkit.i18n import get_language, pick
+
+__all__ = [
+    "LEVELS",
+    "LOCAL_TZ",
+    "Feedback",
+    "esc",
+    "level_options",
+    "notify",
+    "subscribe",
+    "today_local",
+]
+
+#: Time zone in which dates typed by workers are read.
+LOCAL_TZ = "Asia/Jakarta"
+
+#: Risk / severity levels: stored code -> (Bahasa Indonesia, English).
+LEVELS: dict[str, tuple[str, str]] = {
+    "high": ("tinggi", "high"),
+    "medium": ("sedang", "medium"),
+    "low": ("rendah", "low"),
+}
+
+#: CSS classes used by the widgets (one <style> block, added to each widget once).
+CSS = """
+<style>
+.pekso-widget { font-size: 13px; }
+.pekso-error { color: #b91c1c; font-size: 12px; line-height: 1.3; }
+.pekso-error .pekso-other { color: #7f1d1d; opacity: 0.8; }
+.pekso-warning { color: #92400e; background: #fffbeb; border-left: 4px solid #d97706;
+                 padding: 4px 8px; font-size: 12px; }
+.pekso-ok { color: #166534; font-size: 12px; }
+.pekso-forgotten { background: #fff7ed; border-left: 4px solid #ea580c; padding-left: 4px; }
+.pekso-forgotten label { font-weight: 600; }
+.pekso-overdue button, button.pekso-overdue { font-weight: 600; }
+.pekso-muted { color: #6b7280; font-size: 12px; }
+.pekso-table { border-collapse: collapse; font-size: 12px; }
+.pekso-table th, .pekso-table td { border-bottom: 1px solid #e5e7eb; padding: 2px 6px;
+                                    text-align: left; vertical-align: top; }
+.pekso-table td.num { text-align: right; }
+.pekso-table tr.suppressed td { color: #9ca3af; }
+</style>
+"""
+
+
+def esc(value: object) -> str:
+    """HTML-escaped text of ``value`` (``""`` for None); quotes are escaped too."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def style_block() -> w.HTML:
+    """An (invisible) HTML widget carrying the widgets' CSS."""
+    block = w.HTML(CSS, layout=w.Layout(display="none"))
+    return block
+
+
+def level_options(*, blank: str | None = None) -> list[tuple[str, str | None]]:
+    """Dropdown options for a risk or severity level in the current language."""
+    options: list[tuple[str, str | None]] = []
+    if blank is not None:
+        options.append((blank, None))
+    options += [(pick(*labels), code) for code, labels in LEVELS.items()]
+    return options
+
+
+def level_label(code: str | None) -> str:
+    """The label of a level code in the current language ("" for None)."""
+    if code is None:
+        return ""
+    labels = LEVELS.get(code)
+    return pick(*labels) if labels else code
+
+
+def today_local() -> date:
+    """Today's date in Asia/Jakarta."""
+    return datetime.now(ZoneInfo(LOCAL_TZ)).date()
+
+
+# ----------------------------------------------------------------------------------- messages
+_FIELD_PAIR = re.compile(r"^(?P<field>[\w/]+): (?P<id>.*) / (?P=field): (?P<en>.*)$", re.S)
+
+
+def split_message(exc: BaseException) -> tuple[str | None, str, str]:
+    """(field, message in Bahasa Indonesia, message in English) of an error.
+
+    :class:`PracticeRuleError` carries both messages; store input errors read
+    ``"field: <id> / field: <en>"``; anything else is shown as it is in both places.
+    """
+    if isinstance(exc, PracticeRuleError):
+        return None, exc.message_id, exc.message_en
+    text = str(exc)
+    found = _FIELD_PAIR.match(text)
+    if found:
+        field = found.group("field")
+        return field, f"{field}: {found.group('id')}", f"{field}: {found.group('en')}"
+    return None, text, text
+
+
+def message_html(message_id: str, message_en: str, *, css: str = "pekso-error") -> str:
+    """A bilingual message as escaped HTML: the current language first, the other below."""
+    first, second = (message_en, message_id) if get_language() == "en" else (message_id, message_en)
+    body = f"⚠ {esc(first)}"
+    if second != first:
+        body += f"<br><span class='pekso-other'>{esc(second)}</span>"
+    return f"<div class='{css}'>{body}</div>"
+
+
+#: Practice rules -> the field the worker must fix.
+RULE_FIELDS: dict[str, str] = {
+    "contract_without_scope": "in_scope",
+    "contract_without_capacity": "capacity_note",
+    "amendment_without_agreement": "client_agreed",
+    "amendment_without_reason": "reason",
+    "closing_without_termination_contract": "termination_contract",
+    "refer_in_scope": "problem_id",
+}
+
+
+class Feedback:
+    """Bilingual error messages shown next to the fields of a form.
+
+    ``slots`` maps a field name to the HTML widget placed beside that field; ``general`` is
+    the place for messages that concern no single field (shown beside the action button).
+    ``aliases`` maps other field names (as the store names them) to a slot.
+    """
+
+    def __init__(
+        self,
+        slots: Iterable[str],
+        *,
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
+        self.slots: dict[str, w.HTML] = {name: w.HTML("") for name in slots}
+        self.general = w.HTML("")
+        self.aliases = dict(aliases or {})
+        for slot in self.slots.values():
+            slot.add_class("pekso-feedback")
+        self.general.add_class("pekso-feedback")
+
+    def __getitem__(self, field: str) -> w.HTML:
+        return self.slots[field]
+
+    def clear(self) -> None:
+        """Remove every message."""
+        for slot in (*self.slots.values(), self.general):
+            slot.value = ""
+
+    def place(self, field: str | None) -> w.HTML:
+        """The widget where a message about ``field`` goes."""
+        if field is None:
+            return self.general
+        field = self.aliases.get(field, field)
+        return self.slots.get(field, self.general)
+
+    def error(self, field: str | None, message_id: str, message_en: str) -> None:
+        """Show an error next to ``field`` (or in the general place)."""
+        self.place(field).value = message_html(message_id, message_en)
+
+    def show(self, exc: BaseException) -> str | None:
+        """Show a store or practice-rule error next to the field it concerns; returns the slot."""
+        field, message_id, message_en = split_message(exc)
+        if isinstance(exc, PracticeRuleError):
+            field = RULE_FIELDS.get(exc.rule, field)
+        place = self.place(field)
+        place.value = message_html(message_id, message_en)
+        for name, slot in self.slots.items():
+            if slot is place:
+                return name
+        return None
+
+    def ok(self, message_id: str, message_en: str) -> None:
+        """A confirmation in the general place."""
+        self.general.value = f"<div class='pekso-ok'>✔ {esc(pick(message_id, message_en))}</div>"
+
+    def messages(self) -> dict[str, str]:
+        """Field -> shown HTML, for the fields that show something (``""`` = general)."""
+        out = {name: slot.value for name, slot in self.slots.items() if slot.value}
+        if self.general.value:
+            out[""] = self.general.value
+        return out
+
+
+def attempt(feedback: Feedback, action: Callable[[], Any]) -> tuple[bool, Any]:
+    """Run a store call; on a toolkit error show it (bilingual, next to its field).
+
+    Returns ``(True, result)`` or ``(False, None)``. Only the toolkit's own errors and
+    ``ValueError`` are shown; anything else is a bug and propagates.
+    """
+    try:
+        return True, action()
+    except (PeksoError, ValueError) as exc:
+        feedback.show(exc)
+        return False, None
+
+
+# ------------------------------------------------------------------------------ notifications
+_subscribers: dict[object, list[Callable[[], Any]]] = {}
+
+
+def _key(store: Any) -> object:
+    path = getattr(store, "path", None)
+    if path is None or str(path) == ":memory:":
+        return ("object", id(store))
+    try:
+        return ("file", str(Path(path).resolve()))
+    except OSError:
+        return ("file", str(path))
+
+
+def subscribe(store: Any, callback: Callable[[str | None], None]) -> None:
+    """Call ``callback(case_id)`` after any widget writes to ``store`` (or to the same file).
+
+    Bound methods are held weakly, so a widget that is gone stops being called; plain functions
+    are held until the store's last subscriber is gone.
+    """
+    ref: Callable[[], Any]
+    if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
+        ref = weakref.WeakMethod(callback)
+    else:
+
+        def ref() -> Any:
+            return callback
+
+    _subscribers.setdefault(_key(store), []).append(ref)
+
+
+def notify(store: Any, case_id: str | None = None) -> None:
+    """Tell every widget on ``store`` that ``case_id`` changed (None: anything may have)."""
+    key = _key(store)
+    for ref in list(_subscribers.get(key, [])):
+        callback = ref()
+        if callback is not None:
+            callback(case_id)
+    # drop the widgets that are gone (callbacks may have subscribed new ones meanwhile)
+    alive = [ref for ref in _subscribers.get(key, []) if ref() is not None]
+    if alive:
+        _subscribers[key] = alive
+    else:
+        _subscribers.pop(key, None)
+
+
+def fmt_date(moment: datetime | None) -> str:
+    """A stored time as a local date, ``2025-01-31`` ("" for None)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%Y-%m-%d")
+
+
+# ----------------------------------------------------------------------------------- base view
+class StoreView(w.VBox):
+    """Base of the widgets that show a case store: re-read on every change notification."""
+
+    def __init__(self, store: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.add_class("pekso-widget")
+        subscribe(store, self._on_store_change)
+
+    def _concerns(self, case_id: str | None) -> bool:
+        """Whether a change of ``case_id`` (None: any) needs this widget to re-read the store."""
+        return True
+
+    def _on_store_change(self, case_id: str | None) -> None:
+        if self._concerns(case_id):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the store and show what it holds now."""
+
+    def _changed(self, case_id: str | None) -> None:
+        """After a write: every widget on this store (this one too) re-reads it."""
+        notify(self.store, case_id)
+
+
+def labelled(field: w.Widget, feedback: w.HTML) -> w.VBox:
+    """A field with its message place right under it."""
+    return w.VBox([field, feedback], layout=w.Layout(margin="0 0 4px 0"))
+
+
+def wide(width: str = "620px") -> w.Layout:
+    """A fresh layout for a full-width form field."""
+    return w.Layout(width=width, max_width="95%")
+
+
+#: Style of form fields: room for the label.
+DESC = {"description_width": "180px"}
+
+
+def iter_widgets(root: w.Widget) -> Iterator[w.Widget]:
+    """``root`` and every widget inside it (children of boxes), depth first."""
+    yield root
+    for child in getattr(root, "children", ()) or ():
+        yield from iter_widgets(child)
+
+
+def shown_html(root: w.Widget) -> str:
+    """All HTML that ``root`` shows (the values of its HTML widgets), joined: for checks."""
+    return "\n".join(
+        str(x.value) for x in iter_widgets(root) if isinstance(x, w.HTML | w.HTMLMath)
+    )

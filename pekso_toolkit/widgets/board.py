@@ -1,0 +1,243 @@
+"""Case board: every open case in a column of its stage, days in stage, overdue highlighted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from pekso_toolkit.durations import to_utc, working_days
+from pekso_toolkit.i18n import pick
+from pekso_toolkit.widgets._common import StoreView, esc, style_block
+from pekso_toolkit.widgets.checklist import StageChecklist
+
+__all__ = ["CaseBoard"]
+
+_ALL = "__all__"
+
+
+class CaseBoard(StoreView):
+    """Open cases by stage as of a date, with filters; clicking a case opens its checklist.
+
+    Parameters
+    ----------
+    store : CaseStore
+        The case store (recorded and imported cases).
+    as_of : str, date or Timestamp
+        The date the board shows (naive values are read in Asia/Jakarta): each case is in the
+        stage it had entered by then; days in stage run to ``as_of``.
+    max_per_stage : int
+        At most this many cases per column (the longest-waiting first); the rest are counted.
+
+    Attributes
+    ----------
+    office, worker : ipywidgets.Dropdown
+        Filters (``None`` = all).
+    buttons : dict of case id -> ipywidgets.Button
+        The cases shown; overdue ones are red (``button_style="danger"``, class
+        ``pekso-overdue``).
+    detail : ipywidgets.VBox
+        Below the board: the checklist of the clicked case.
+    selected : str or None
+        The clicked case.
+    """
+
+    def __init__(self, store: Any, *, as_of: Any, max_per_stage: int = 40) -> None:
+        super().__init__(store)
+        self.as_of = to_utc(as_of)
+        self.model = store.model
+        self.max_per_stage = int(max_per_stage)
+        self.selected: str | None = None
+        self.buttons: dict[str, w.Button] = {}
+        everyone = pick("— semua —", "— all —")
+        self.office = w.Dropdown(
+            options=[(everyone, None)],
+            description=pick("Kantor", "Office"),
+            style={"description_width": "60px"},
+        )
+        self.worker = w.Dropdown(
+            options=[(everyone, None)],
+            description=pick("Peksos", "Worker"),
+            style={"description_width": "60px"},
+        )
+        self.office.observe(lambda _: self._draw(), names="value")
+        self.worker.observe(lambda _: self._draw(), names="value")
+        self.header = w.HTML("")
+        self.columns = w.HBox(layout=w.Layout(overflow_x="auto", align_items="flex-start"))
+        self.detail = w.VBox()
+        self._frame = pd.DataFrame()
+        self.children = [
+            style_block(),
+            self.header,
+            w.HBox([self.office, self.worker]),
+            self.columns,
+            self.detail,
+        ]
+        self.add_class("pekso-board")
+        self.refresh()
+
+    # ----------------------------------------------------------------------------- data
+    def frame(self) -> pd.DataFrame:
+        """The open cases as of ``as_of`` (before the filters).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per case open at ``as_of``: ``case_id``, ``office``, ``worker`` (string),
+            ``stage`` (stage id as text), ``entered_at`` (UTC; start of the current stay),
+            ``days_in_stage`` (float, from ``entered_at`` to ``as_of``; calendar days, or
+            working days when the stage model's targets are in working days), ``target_days``
+            (float, NaN when the stage has no target), ``overdue`` (bool). Sorted by stage
+            order, then longest waiting first. No client reference.
+        """
+        log = self.store.stage_events()
+        ev = log.events
+        ev = ev[ev["timestamp"] <= self.as_of]
+        columns = [
+            "case_id",
+            "office",
+            "worker",
+            "stage",
+            "entered_at",
+            "days_in_stage",
+            "target_days",
+            "overdue",
+        ]
+        if not len(ev):
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        case = ev["case_id"].to_numpy()
+        stage = ev["stage"].astype(str).to_numpy()
+        new_run = np.ones(len(ev), dtype=bool)
+        new_run[1:] = (case[1:] != case[:-1]) | (stage[1:] != stage[:-1])
+        run_start = ev["timestamp"].where(new_run).ffill()
+        last = ~np.r_[case[1:] == case[:-1], False]
+        cur = pd.DataFrame(
+            {
+                "case_id": ev["case_id"].to_numpy()[last],
+                "stage": stage[last],
+                "entered_at": run_start.to_numpy()[last],
+            }
+        )
+        for col in ("office", "worker"):
+            if col in ev:
+                latest = ev.groupby("case_id", sort=False)[col].last()  # last known value
+                cur[col] = cur["case_id"].map(latest).astype("string")
+            else:
+                cur[col] = pd.array([pd.NA] * len(cur), dtype="string")
+        cur["entered_at"] = pd.to_datetime(cur["entered_at"], utc=True)
+        cur = cur[cur["stage"] != (self.model.closed_id or "")].reset_index(drop=True)
+        if self.model.target_unit == "working":
+            days = working_days(cur["entered_at"].to_numpy(), self.as_of)
+        else:
+            days = (self.as_of - cur["entered_at"]).dt.total_seconds().to_numpy() / 86400.0
+        cur["days_in_stage"] = np.asarray(days, dtype=float)
+        targets = self.model.targets
+        cur["target_days"] = cur["stage"].map(lambda s: targets.get(s, np.nan)).astype(float)
+        cur["overdue"] = cur["days_in_stage"] > cur["target_days"]
+        order = {s: i for i, s in enumerate(self.model.ids)}
+        cur["_order"] = cur["stage"].map(order)
+        cur = cur.sort_values(["_order", "days_in_stage"], ascending=[True, False], kind="stable")
+        return cur.drop(columns="_order").reset_index(drop=True)[columns]
+
+    def shown(self) -> pd.DataFrame:
+        """The rows of :meth:`frame` that pass the office and worker filters."""
+        data = self._frame
+        if not len(data):
+            return data
+        keep = np.ones(len(data), dtype=bool)
+        if self.office.value is not None:
+            keep &= (data["office"] == self.office.value).fillna(False).to_numpy(dtype=bool)
+        if self.worker.value is not None:
+            keep &= (data["worker"] == self.worker.value).fillna(False).to_numpy(dtype=bool)
+        return data[keep]
+
+    # ----------------------------------------------------------------------------- actions
+    def open_case(self, case_id: str) -> StageChecklist:
+        """Show the checklist of ``case_id`` below the board (what clicking a case does)."""
+        self.selected = case_id
+        checklist = StageChecklist(self.store, case_id)
+        old = list(self.detail.children)
+        self.detail.children = [checklist]
+        for widget in old:
+            widget.close()
+        return checklist
+
+    # ----------------------------------------------------------------------------- view
+    def refresh(self) -> None:
+        """Re-read the store and redraw the board."""
+        self._frame = self.frame()
+        everyone = pick("— semua —", "— all —")
+        for dropdown, col in ((self.office, "office"), (self.worker, "worker")):
+            values = sorted(str(v) for v in self._frame[col].dropna().unique())
+            current = dropdown.value
+            dropdown.options = [(everyone, None)] + [(v, v) for v in values]
+            dropdown.value = current if current in values else None
+        self._draw()
+
+    def _draw(self) -> None:
+        data = self.shown()
+        as_of_local = self.as_of.tz_convert("Asia/Jakarta").strftime("%Y-%m-%d")
+        n_over = int(data["overdue"].sum()) if len(data) else 0
+        unit = (
+            pick("hari kerja", "working days")
+            if self.model.target_unit == "working"
+            else pick("hari", "days")
+        )
+        self.header.value = (
+            f"<h4>{esc(pick('Papan kasus aktif per', 'Open cases as of'))} {esc(as_of_local)}</h4>"
+            f"<div class='pekso-muted'>{len(data)} {esc(pick('kasus', 'cases'))}; "
+            f"{n_over} {esc(pick('melewati target tahap', 'past the stage target'))} "
+            f"({esc(unit)})</div>"
+        )
+        stage_ids = [s.id for s in self.model.helping_stages]
+        if self.model.reopened_id and (data["stage"] == self.model.reopened_id).any():
+            stage_ids.append(self.model.reopened_id)
+        buttons: dict[str, w.Button] = {}
+        columns = []
+        for stage_id in stage_ids:
+            rows = data[data["stage"] == stage_id]
+            target = self.model.targets.get(stage_id)
+            target_text = (
+                f" · {esc(pick('target', 'target'))} {target:g}" if target is not None else ""
+            )
+            title = w.HTML(
+                f"<b>{esc(self.model.label(stage_id))}</b><br>"
+                f"<span class='pekso-muted'>{len(rows)} {esc(pick('kasus', 'cases'))}"
+                f"{target_text}</span>"
+            )
+            cells: list[w.Widget] = [title]
+            for case_id, office, worker, days, overdue in (
+                rows[["case_id", "office", "worker", "days_in_stage", "overdue"]]
+                .head(self.max_per_stage)
+                .itertuples(index=False)
+            ):
+                button = w.Button(
+                    description=f"{case_id} · {days:.0f} {pick('hr', 'd')}",
+                    tooltip=f"{office or ''} · {worker or ''}",
+                    button_style="danger" if overdue else "",
+                    layout=w.Layout(width="190px"),
+                )
+                button.add_class("pekso-case")
+                if overdue:
+                    button.add_class("pekso-overdue")
+                button.on_click(lambda _, c=str(case_id): self.open_case(c))
+                buttons[str(case_id)] = button
+                cells.append(button)
+            hidden = len(rows) - self.max_per_stage
+            if hidden > 0:
+                cells.append(
+                    w.HTML(
+                        f"<span class='pekso-muted'>+{hidden} "
+                        f"{esc(pick('kasus lain', 'more'))}</span>"
+                    )
+                )
+            columns.append(w.VBox(cells, layout=w.Layout(min_width="200px", margin="0 6px")))
+        old = list(self.columns.children)
+        self.buttons = buttons
+        self.columns.children = columns
+        for column in old:
+            for cell in column.children:
+                cell.close()
+            column.close()

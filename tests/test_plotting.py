@@ -1,0 +1,147 @@
+"""Each plot returns its Axes and draws what it says (Agg backend; figures closed by conftest)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.image import AxesImage
+from matplotlib.patches import Rectangle
+from simlog import simulate
+
+from pekso_toolkit.analysis import stage_summary, wip
+from pekso_toolkit.durations import time_in_stage
+from pekso_toolkit.i18n import set_language
+from pekso_toolkit.plotting import (
+    plot_bottlenecks,
+    plot_case_timeline,
+    plot_stage_durations,
+    plot_survival,
+    plot_wip,
+)
+from pekso_toolkit.stages import StageModel
+
+STAGES = [s.id for s in StageModel.default().helping_stages]
+LABELS_ID = [s.label_id for s in StageModel.default().helping_stages]
+
+
+@pytest.fixture(scope="module")
+def stays() -> pd.DataFrame:
+    sim = simulate(600, seed=21, span_days=160)
+    return time_in_stage(sim.events, as_of=sim.as_of)
+
+
+def legend_texts(ax: Axes) -> list[str]:
+    legend = ax.get_legend()
+    assert legend is not None
+    return [t.get_text() for t in legend.get_texts()]
+
+
+def test_stage_durations_points_open_stays_and_medians(stays: pd.DataFrame) -> None:
+    ax = plot_stage_durations(stays, max_points=200)
+    assert isinstance(ax, Axes)
+    scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert len(scatters) == 2 * len(STAGES)
+    n_points = sum(len(c.get_offsets()) for c in scatters)
+    per_stage = stays.stage.value_counts().clip(upper=200)
+    assert n_points == int(per_stage.sum())
+    open_points = sum(len(c.get_offsets()) for c in scatters[1::2])
+    assert open_points > 0
+    assert [t.get_text() for t in ax.get_xticklabels()] == LABELS_ID
+    assert legend_texts(ax) == [
+        "Selesai",
+        "Masih terbuka (tersensor)",
+        "Median Kaplan–Meier (IK 95%)",
+    ]
+    assert "hari" in ax.get_ylabel()
+    # the diamonds sit on the Kaplan–Meier medians
+    medians = stage_summary(stays).median_days.to_numpy()
+    drawn = [line.get_ydata()[0] for line in ax.lines if line.get_marker() == "D"]
+    np.testing.assert_allclose(drawn, medians)
+
+
+def test_labels_follow_the_language(stays: pd.DataFrame) -> None:
+    set_language("en")
+    ax = plot_stage_durations(stays, max_points=50)
+    assert "Still open (censored)" in legend_texts(ax)
+    assert ax.get_ylabel() == "Time in stage (days)"
+
+
+def test_survival_curves_bands_and_numbers_at_risk(stays: pd.DataFrame) -> None:
+    ax = plot_survival(stays)
+    assert isinstance(ax, Axes)
+    assert len(ax.lines) == len(STAGES)
+    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == len(STAGES)
+    assert legend_texts(ax) == LABELS_ID
+    at_risk = [t for t in ax.texts if t.get_gid() == "at_risk"]
+    ticks = ax.get_xticks()
+    assert len(at_risk) == len(STAGES) * len(ticks)
+    # the first number of each row is the number of stays in that stage
+    first = [int(t.get_text()) for t in at_risk[:: len(ticks)]]
+    assert first == stays.stage.value_counts().reindex(STAGES).tolist()
+    assert any(t.get_text() == "Berisiko" for t in ax.texts)
+    plain = plot_survival(stays, ci=False, at_risk=False, ax=plt.subplots()[1])
+    assert not [c for c in plain.collections if isinstance(c, PolyCollection)]
+    assert not plain.texts
+
+
+def test_survival_by_group_within_a_stage(stays: pd.DataFrame) -> None:
+    ax = plot_survival(stays, by="office", stage="intervensi", at_risk=False)
+    assert len(ax.lines) == stays.office.nunique()
+    assert ax.get_title() == "Rencana Intervensi dan Intervensi"
+
+
+def test_wip_stacks_one_area_per_stage(stays: pd.DataFrame) -> None:
+    frame = wip(stays, as_of=stays.attrs["as_of"], freq="W")
+    ax = plot_wip(frame)
+    assert isinstance(ax, Axes)
+    areas = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(areas) == len(STAGES)
+    assert sorted(legend_texts(ax)) == sorted(LABELS_ID)
+    # the top of the stack at the last period is the total backlog then
+    top = areas[-1].get_paths()[0].vertices[:, 1].max()
+    last = frame[frame.period_end == frame.period_end.max()].n_cases.sum()
+    assert top >= last
+
+
+def test_case_timeline_bars_and_open_stays(stays: pd.DataFrame) -> None:
+    cases = stays.case_id.unique()[-6:].tolist()
+    ax = plot_case_timeline(stays, cases=cases)
+    assert isinstance(ax, Axes)
+    mine = stays[stays.case_id.isin(cases)]
+    bars = [
+        p for p in ax.patches if isinstance(p, Rectangle) and p.get_gid() in ("stay", "open_stay")
+    ]
+    assert len(bars) == len(mine)
+    open_bars = [p for p in bars if p.get_gid() == "open_stay"]
+    assert len(open_bars) == int((~mine.observed).sum()) > 0
+    assert all(p.get_hatch() == "//" for p in open_bars)
+    arrows = [t for t in ax.texts if getattr(t, "arrow_patch", None) is not None]
+    assert len(arrows) == len(open_bars)
+    # first case on top
+    y_of = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks())}
+    assert sorted(y_of, key=y_of.__getitem__, reverse=True) == cases
+    with pytest.raises(KeyError):
+        plot_case_timeline(stays, cases=["no-such-case"])
+
+
+def test_bottleneck_heat_map_values_and_suppressed_cells(stays: pd.DataFrame) -> None:
+    summary = stage_summary(stays, by="office", min_count=60)
+    ax = plot_bottlenecks(summary, by="office", value="n_open")
+    assert isinstance(ax, Axes)
+    assert len([i for i in ax.images if isinstance(i, AxesImage)]) == 1
+    hidden = int(summary.n_open.isna().sum())
+    assert hidden > 0
+    assert len([p for p in ax.patches if p.get_gid() == "suppressed"]) == hidden
+    written = [t.get_text() for t in ax.texts]
+    assert len(written) == len(summary) - hidden
+    shown = summary.n_open.dropna().astype(int).astype(str).tolist()
+    assert sorted(written) == sorted(shown)
+    assert [t.get_text() for t in ax.get_yticklabels()] == LABELS_ID
+    # from stays directly: medians, nothing suppressed without min_count
+    ax = plot_bottlenecks(stays, by="office", ax=plt.subplots()[1])
+    assert len(ax.texts) == len(STAGES) * stays.office.nunique()
+    assert not [p for p in ax.patches if p.get_gid() == "suppressed"]

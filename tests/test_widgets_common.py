@@ -1,0 +1,93 @@
+"""Shared widget helpers: escaping, bilingual messages placed by field, change notification."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from pekso_toolkit.errors import PracticeRuleError
+from pekso_toolkit.i18n import set_language
+from pekso_toolkit.store import CaseStore, RecordError
+from pekso_toolkit.widgets import _common as c
+
+
+def test_esc_escapes_markup_and_quotes() -> None:
+    assert c.esc("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+    assert c.esc("a'b\"c&") == "a&#x27;b&quot;c&amp;"
+    assert c.esc(None) == ""
+
+
+def test_split_message_of_store_input_error() -> None:
+    exc = RecordError("office: tidak boleh kosong / office: must not be empty")
+    assert c.split_message(exc) == (
+        "office",
+        "office: tidak boleh kosong",
+        "office: must not be empty",
+    )
+
+
+def test_split_message_of_practice_rule_and_other_errors() -> None:
+    exc = PracticeRuleError("pesan", "message", rule="contract_without_scope")
+    assert c.split_message(exc) == (None, "pesan", "message")
+    assert c.split_message(ValueError("plain")) == (None, "plain", "plain")
+
+
+def test_message_html_puts_current_language_first_and_escapes() -> None:
+    text = c.message_html("<b>pesan</b>", "<b>message</b>")
+    assert text.index("&lt;b&gt;pesan") < text.index("&lt;b&gt;message")
+    assert "<b>" not in text
+    set_language("en")
+    text = c.message_html("pesan", "message")
+    assert text.index("message") < text.index("pesan")
+
+
+def test_feedback_routes_errors_to_their_field() -> None:
+    fb = c.Feedback(("office", "reason", "client_agreed"), aliases={"at": "office"})
+    assert fb.show(RecordError("reason: kosong / reason: empty")) == "reason"
+    assert "kosong" in fb["reason"].value and "empty" in fb["reason"].value
+    fb.clear()
+    assert fb.show(RecordError("at: besok / at: tomorrow")) == "office"
+    fb.clear()
+    rule = PracticeRuleError("setuju?", "agreed?", rule="amendment_without_agreement")
+    assert fb.show(rule) == "client_agreed"
+    fb.clear()
+    assert fb.show(ValueError("something else")) is None
+    assert "something else" in fb.general.value
+    assert fb.messages() == {"": fb.general.value}
+
+
+def test_notify_reaches_subscribers_of_the_same_file(tmp_path) -> None:
+    path = tmp_path / "cases.sqlite"
+    seen: list[str | None] = []
+    with CaseStore(path, worker="ani") as a, CaseStore(path, worker="budi") as b:
+        c.subscribe(a, seen.append)
+        c.notify(b, "K-000001")  # another store object on the same file
+        c.notify(CaseStore(":memory:"), "K-000002")  # another store: not heard
+    assert seen == ["K-000001"]
+
+
+def test_subscribers_that_are_gone_are_dropped() -> None:
+    store = CaseStore(":memory:")
+    calls: list[str | None] = []
+
+    class View:
+        def refresh(self, case_id: str | None) -> None:
+            calls.append(case_id)
+
+    view = View()
+    c.subscribe(store, view.refresh)
+    c.notify(store, "x")
+    del view
+    gc.collect()
+    c.notify(store, "y")
+    assert calls == ["x"]
+    assert c._key(store) not in c._subscribers
+
+
+@pytest.mark.parametrize("lang, label", [("id", "tinggi"), ("en", "high")])
+def test_level_options_follow_language(lang: str, label: str) -> None:
+    set_language(lang)
+    options = c.level_options(blank="-")
+    assert options[0] == ("-", None)
+    assert (label, "high") in options
