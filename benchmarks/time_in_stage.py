@@ -107,6 +107,21 @@ def _reset_peak() -> bool:
 
 
 # ---------------------------------------------------------------------------------- worker
+def warm_memory(gigabytes: float) -> float:
+    """Touch (then free) this much memory once; returns the seconds it took.
+
+    Virtual machines often back guest memory lazily: the first touch of each page can cost
+    ~2.5 s per GB, which would be counted against whichever step first needs the memory.
+    """
+    import numpy as np
+
+    start = time.perf_counter()
+    if gigabytes > 0:
+        block = np.ones(int(gigabytes * 1024**3 // 8))
+        del block
+    return time.perf_counter() - start
+
+
 def _simlog() -> Any:
     spec = importlib.util.spec_from_file_location("simlog", ROOT / "tests" / "simlog.py")
     assert spec and spec.loader
@@ -134,17 +149,21 @@ def worker(n_cases: int, repeats: int, parquet: str | None) -> dict[str, Any]:
 
     def timed(label: str, fn: Any) -> Any:
         times = []
+        cpu = []
         out = None
         base = _status_kb("VmRSS")
         can_reset = _reset_peak()
         for _ in range(repeats):
             out = None
             start = time.perf_counter()
+            start_cpu = time.process_time()
             out = fn()
             times.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
         peak = _status_kb("VmHWM")
         result[label] = {
             "median_s": round(statistics.median(times), 3),
+            "cpu_s": round(statistics.median(cpu), 3),
             "min_s": round(min(times), 3),
             "rss_before_mb": round(base / 1024),
             "peak_rss_mb": round(peak / 1024) if can_reset else None,
@@ -204,6 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pm4py-max", type=int, default=100_000, help="largest size timed with pm4py"
     )
+    parser.add_argument(
+        "--warm-gb", type=float, default=3.0, help="memory to touch once before timing (GB)"
+    )
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--parquet", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -215,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
 
     info = machine_info()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    print("(other work on the machine inflates wall times: compare the load average and CPU times)")
+    took = warm_memory(args.warm_gb)
+    print(f"touched {args.warm_gb:g} GB of memory once before timing ({took:.1f} s)")
     python = pm4py_python() if args.pm4py else None
     for size in [int(s) for s in args.sizes.split(",")]:
         parquet = None
@@ -228,13 +253,14 @@ def main(argv: list[str] | None = None) -> None:
         if proc.returncode != 0:
             print(f"{size} cases: failed\n{proc.stderr}")
             continue
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         res = json.loads(proc.stdout.strip().splitlines()[-1])
         runs = res["repeats"]
         how = f"median of {runs} runs" if runs > 1 else "1 run"
         print(
             f"\n{size:,} cases, {res['events']:,} events (shuffled rows), "
             f"{res['open_case_share']:.0%} of cases open, {res['stays']:,} stays "
-            f"({res['open_stays']:,} open); {how}"
+            f"({res['open_stays']:,} open); {how}; load average after: {load:.1f}"
         )
         for key in (
             "time_in_stage_shuffled",
@@ -246,8 +272,8 @@ def main(argv: list[str] | None = None) -> None:
             r = res[key]
             peak = "n/a" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:,} MB"
             print(
-                f"  {key:28s} {r['median_s']:8.3f} s   peak RSS {peak:>9s} "
-                f"(RSS before {r['rss_before_mb']:,} MB)"
+                f"  {key:28s} {r['median_s']:8.3f} s wall {r['cpu_s']:8.3f} s CPU   "
+                f"peak RSS {peak:>9s} (RSS before {r['rss_before_mb']:,} MB)"
             )
         print(f"  {'EventLog.from_frame (sort)':28s} {res['eventlog_from_frame_s']:8.3f} s")
         print(f"  peak RSS of the whole run      {res['peak_rss_process_mb']:,} MB")

@@ -1,5 +1,30 @@
-"""pekso_toolkit: casework analysis for Indonesian social work (pekerja sosial) in Jupyter."""
+"""pekso_toolkit: casework analysis for Indonesian social work (pekerja sosial) in Jupyter.
 
+Data flows one way: case store or agency export -> canonical event log (:func:`load_events`) ->
+stays (:func:`time_in_stage`) -> summaries (:func:`stage_summary`, :func:`bottlenecks`, ...) ->
+plots, widgets and notebooks. ``import pekso_toolkit as pk`` gives the whole public API;
+``pk.widgets`` holds the notebook widgets and ``pk.datasets`` the sample data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pekso_toolkit import datasets
+from pekso_toolkit.analysis import bottlenecks, stage_summary, survival_fits, transitions, wip
+from pekso_toolkit.categories import (
+    ScopeCoverage,
+    category_summary,
+    join_categories,
+    scope_coverage,
+)
+from pekso_toolkit.classifier import (
+    ProblemClassifier,
+    SuggestionEvaluation,
+    evaluate_suggestions,
+    load_problem_statements,
+)
+from pekso_toolkit.durations import time_in_stage, working_days
 from pekso_toolkit.errors import (
     EventLogError,
     PeksoError,
@@ -8,21 +33,75 @@ from pekso_toolkit.errors import (
     StoreError,
     TaxonomyError,
 )
+from pekso_toolkit.eventlog import EventLog, LoadReport, load_events, read_xes
 from pekso_toolkit.i18n import get_language, set_language
+from pekso_toolkit.plotting import (
+    plot_bottlenecks,
+    plot_case_timeline,
+    plot_stage_durations,
+    plot_survival,
+    plot_wip,
+)
+from pekso_toolkit.privacy import suppress_small_cells
+from pekso_toolkit.pseudonym import pseudonymise
 from pekso_toolkit.stages import ChecklistItem, Stage, StageModel
+from pekso_toolkit.store import CaseStore, RecordError
+from pekso_toolkit.store_state import CaseState
+from pekso_toolkit.taxonomy import Taxonomy
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CaseState",
+    "CaseStore",
     "ChecklistItem",
+    "EventLog",
     "EventLogError",
+    "LoadReport",
     "PeksoError",
     "PracticeRuleError",
+    "ProblemClassifier",
+    "RecordError",
+    "ScopeCoverage",
     "Stage",
     "StageModel",
     "StageModelError",
     "StoreError",
+    "SuggestionEvaluation",
+    "Taxonomy",
     "TaxonomyError",
+    "bottlenecks",
+    "category_summary",
+    "datasets",
+    "evaluate_suggestions",
     "get_language",
+    "join_categories",
+    "load_events",
+    "load_problem_statements",
+    "plot_bottlenecks",
+    "plot_case_timeline",
+    "plot_stage_durations",
+    "plot_survival",
+    "plot_wip",
+    "pseudonymise",
+    "read_xes",
+    "scope_coverage",
     "set_language",
+    "stage_summary",
+    "suppress_small_cells",
+    "survival_fits",
+    "time_in_stage",
+    "transitions",
+    "widgets",
+    "wip",
+    "working_days",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # ipywidgets is imported only when the widgets are used
+    if name == "widgets":
+        import importlib
+
+        return importlib.import_module("pekso_toolkit.widgets")
+    raise AttributeError(f"module 'pekso_toolkit' has no attribute {name!r}")

@@ -175,8 +175,8 @@ def _sorted_positions(
     rank = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="first")
     rank_np = rank.to_numpy().astype(np.int64) - 1
     case_code = rank_np[encoded.indices.to_numpy()]
-    order = _argsort_case_time(case_code, ts, tie)
-    return order, case_code[order]
+    order, sorted_code = _argsort_case_time(case_code, ts, tie)
+    return order, sorted_code
 
 
 def _tie_order(case: pa.Array, ts: np.ndarray, stage: np.ndarray, model: StageModel) -> np.ndarray:
@@ -192,12 +192,15 @@ def _tie_order(case: pa.Array, ts: np.ndarray, stage: np.ndarray, model: StageMo
     return np.unique(rank, return_inverse=True)[1].astype(np.int16).reshape(-1)
 
 
-def _argsort_case_time(case_code: np.ndarray, ts: np.ndarray, stage: np.ndarray) -> np.ndarray:
+def _argsort_case_time(
+    case_code: np.ndarray, ts: np.ndarray, stage: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Order by (case, timestamp, stage) through one sort of packed int64 keys.
 
     The key packs the case number, the timestamp (coarsened just enough to fit in the bits left)
     and the stage. When coarsening put two events of a case in the wrong time order, the exact
-    (slower) lexical sort is used instead, so the result is always exact.
+    (slower) lexical sort is used instead, so the result is always exact. Returns the order and
+    the case numbers in that order.
     """
     case_bits = max(1, int(case_code.max()).bit_length())
     stage_bits = max(1, int(stage.max()).bit_length())
@@ -208,13 +211,15 @@ def _argsort_case_time(case_code: np.ndarray, ts: np.ndarray, stage: np.ndarray)
         key = (case_code << (time_bits + stage_bits)) | (((ts - low) >> shift) << stage_bits)
         key |= stage.astype(np.int64)
         order = np.argsort(key)
-        if shift == 0:
-            return order
-        t = ts[order]
+        del key
         c = case_code[order]
+        if shift == 0:
+            return order, c
+        t = ts[order]
         if not np.any((t[1:] < t[:-1]) & (c[1:] == c[:-1])):
-            return order
-    return np.lexsort((stage, ts, case_code))
+            return order, c
+    order = np.lexsort((stage, ts, case_code))
+    return order, case_code[order]
 
 
 # ---------------------------------------------------------------------------------- working days
@@ -533,11 +538,11 @@ def time_in_stage(
         for col in carried:
             series = frame[col]
             notna = series.notna().to_numpy()
-            if rows is not None:
-                notna = notna[rows]
             if notna.all():
                 pick = s_last_row
             else:  # last non-missing value of the case at or before the stay's last event
+                if rows is not None:
+                    notna = notna[rows]
                 last = np.maximum.accumulate(np.where(notna, np.arange(n), -1))
                 pick = last[s_last_row]
                 pick = np.where(pick >= case_start[s_last_row], pick, -1)

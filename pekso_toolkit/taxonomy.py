@@ -189,7 +189,17 @@ def _check_tree(name: str, categories: Sequence[Category]) -> _Index:
                     f"category '{cat.code}' lists secondary '{other}', which is not another "
                     f"category of '{name}' (close matches: {_did_you_mean(other, by_code)})",
                 )
-    leaves = tuple(c.code for c in categories if c.code not in children)
+    leaves_list: list[str] = []
+
+    def walk(parent: str | None) -> None:  # tree order: each branch before the next
+        for code in children.get(parent, ()):
+            if code in children:
+                walk(code)
+            else:
+                leaves_list.append(code)
+
+    walk(None)
+    leaves = tuple(leaves_list)
     for cat in categories:
         if cat.keywords and cat.code not in leaves:
             raise _error(
@@ -362,7 +372,7 @@ class Taxonomy:
 
     @property
     def leaves(self) -> tuple[str, ...]:
-        """Codes of the categories with nothing under them, in display order."""
+        """Codes of the categories with nothing under them, in tree order (branch by branch)."""
         return self._index.leaves
 
     @property

@@ -159,6 +159,20 @@ def test_every_source_gives_the_same_canonical_log(tmp_path: Path, fmt: str) -> 
         assert any("';'" in note for note in log.report.notes)
 
 
+def test_semicolon_file_with_commas_in_values(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "case_id;stage;timestamp;office;cost\n"
+        "A;proses_awal;02/01/2024 09:00;Kab. Garut, Jawa Barat;1.500,50\n"
+        "A;asesmen;03/01/2024;Kab. Garut, Jawa Barat;2.000,00\n",
+        encoding="utf-8",
+    )
+    log = load_events(path)
+    assert list(log.events["office"]) == ["Kab. Garut, Jawa Barat"] * 2
+    assert list(log.events["cost"]) == ["1.500,50", "2.000,00"]
+    assert list(log.events["timestamp"]) == [utc("2024-01-02 09:00"), utc("2024-01-03")]
+
+
 def test_read_xes_flattens_traces_and_skips_globals(tmp_path: Path) -> None:
     path = tmp_path / "e.xes"
     path.write_text(xes_text(EXPORT), encoding="utf-8")

@@ -316,6 +316,19 @@ def iter_widgets(root: w.Widget) -> Iterator[w.Widget]:
 
 def shown_html(root: w.Widget) -> str:
     """All HTML that ``root`` shows (the values of its HTML widgets), joined: for checks."""
-    return "\n".join(
-        str(x.value) for x in iter_widgets(root) if isinstance(x, w.HTML | w.HTMLMath)
-    )
+    return "\n".join(str(x.value) for x in iter_widgets(root) if isinstance(x, w.HTML | w.HTMLMath))
+
+
+_CSS_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def name_fields(owner: object, names: Iterable[str], prefix: str = "pekso-field-") -> None:
+    """Give each named widget attribute of ``owner`` the CSS class ``pekso-field-<name>``, so
+    pages (and browser tests) can find it."""
+    for name in names:
+        getattr(owner, name).add_class(f"{prefix}{name}")
+
+
+def css_class(prefix: str, key: str) -> str | None:
+    """``prefix + key`` when ``key`` is safe in a CSS class name, else None."""
+    return f"{prefix}{key}" if _CSS_NAME.match(key) else None

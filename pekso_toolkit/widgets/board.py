@@ -10,7 +10,7 @@ import pandas as pd
 
 from pekso_toolkit.durations import to_utc, working_days
 from pekso_toolkit.i18n import pick
-from pekso_toolkit.widgets._common import StoreView, esc, style_block
+from pekso_toolkit.widgets._common import StoreView, css_class, esc, name_fields, style_block
 from pekso_toolkit.widgets.checklist import StageChecklist
 
 __all__ = ["CaseBoard"]
@@ -65,7 +65,7 @@ class CaseBoard(StoreView):
         self.office.observe(lambda _: self._draw(), names="value")
         self.worker.observe(lambda _: self._draw(), names="value")
         self.header = w.HTML("")
-        self.columns = w.HBox(layout=w.Layout(overflow_x="auto", align_items="flex-start"))
+        self.columns = w.HBox(layout=w.Layout(overflow="auto", align_items="flex-start"))
         self.detail = w.VBox()
         self._frame = pd.DataFrame()
         self.children = [
@@ -76,6 +76,7 @@ class CaseBoard(StoreView):
             self.detail,
         ]
         self.add_class("pekso-board")
+        name_fields(self, ("office", "worker", "columns", "detail"))
         self.refresh()
 
     # ----------------------------------------------------------------------------- data
@@ -220,6 +221,9 @@ class CaseBoard(StoreView):
                     layout=w.Layout(width="190px"),
                 )
                 button.add_class("pekso-case")
+                css = css_class("pekso-case-", str(case_id))
+                if css:
+                    button.add_class(css)
                 if overdue:
                     button.add_class("pekso-overdue")
                 button.on_click(lambda _, c=str(case_id): self.open_case(c))

@@ -14,6 +14,7 @@ from pekso_toolkit.widgets._common import (
     esc,
     fmt_date,
     message_html,
+    name_fields,
     style_block,
 )
 
@@ -105,6 +106,7 @@ class StageChecklist(StoreView):
                     note = pick(*FORGOTTEN.get(item.forgotten, (item.forgotten, item.forgotten)))
                     box.tooltip = pick(f"Sering terlupa: {note}", f"Often forgotten: {note}")
                 box.observe(lambda change, item_id=item.id: self._toggled(item_id, change), "value")
+                box.add_class(f"pekso-item-{item.id}")
                 self.checkboxes[item.id] = box
         self.header = w.HTML("")
         self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="240px"))
@@ -141,6 +143,9 @@ class StageChecklist(StoreView):
             self.feedback.general,
         ]
         self.add_class("pekso-checklist")
+        name_fields(
+            self, ("stage", "progress", "next_button", "confirm_button", "cancel_button", "warning")
+        )
         self.refresh()
 
     # ----------------------------------------------------------------------------- reading

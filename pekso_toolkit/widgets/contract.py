@@ -13,9 +13,11 @@ from pekso_toolkit.widgets._common import (
     Feedback,
     StoreView,
     attempt,
+    css_class,
     esc,
     fmt_date,
     labelled,
+    name_fields,
     style_block,
     wide,
 )
@@ -274,6 +276,32 @@ class ContractEditor(StoreView):
             self.reopen_box,
         ]
         self.add_class("pekso-contract")
+        name_fields(
+            self,
+            (
+                "capacity_note",
+                "sign_button",
+                "amend_add",
+                "amend_drop",
+                "client_agreed",
+                "amend_reason",
+                "amend_button",
+                "refer_problem",
+                "refer_to",
+                "refer_button",
+                "termination_contract",
+                "close_reason",
+                "close_button",
+                "follow_in",
+                "follow_out",
+                "follow_capacity",
+                "follow_reason",
+                "follow_button",
+                "reopen_reason",
+                "reopen_button",
+                "history",
+            ),
+        )
         self.refresh()
 
     # ----------------------------------------------------------------------------- actions
@@ -435,6 +463,9 @@ class ContractEditor(StoreView):
                     value=None,
                     layout=w.Layout(width="170px"),
                 )
+                css = css_class("pekso-scope-", p.problem_id)
+                if css:
+                    self.scope[p.problem_id].add_class(css)
         rows = []
         for p in problems:
             text = w.Label(label[p.problem_id], layout=w.Layout(width="440px"))

@@ -17,7 +17,7 @@ from pekso_toolkit.durations import LOCAL_TZ, to_utc
 from pekso_toolkit.i18n import get_language, pick
 from pekso_toolkit.plotting import plot_bottlenecks
 from pekso_toolkit.stages import StageModel
-from pekso_toolkit.widgets._common import esc, style_block
+from pekso_toolkit.widgets._common import esc, name_fields, style_block
 
 __all__ = ["BottleneckExplorer"]
 
@@ -163,6 +163,7 @@ class BottleneckExplorer(w.VBox):
         ]
         self.add_class("pekso-widget")
         self.add_class("pekso-explorer")
+        name_fields(self, ("grouping", "stage", "value", "min_count", "table", "plot"))
         self.render()
 
     # ----------------------------------------------------------------------------- data

@@ -17,6 +17,7 @@ from pekso_toolkit.widgets._common import (
     labelled,
     level_label,
     level_options,
+    name_fields,
     style_block,
     today_local,
     wide,
@@ -209,6 +210,19 @@ class IntakeForm(StoreView):
         )
         self.children = [style_block(), self.header, self.intake_box, self.problem_box]
         self.add_class("pekso-intake")
+        name_fields(
+            self,
+            (
+                *_REQUIRED,
+                "open_button",
+                "problem_text",
+                "category",
+                "severity",
+                "add_button",
+                "new_button",
+                "problem_list",
+            ),
+        )
         if case_id is not None:
             self.store.case(case_id)  # an unknown case fails here, loudly
             self.case_id = case_id

@@ -1,0 +1,184 @@
+"""StageChecklist: ticks go to the store at once, forgotten items are marked, moving warns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pekso_toolkit.i18n import set_language
+from pekso_toolkit.stages import StageModel
+from pekso_toolkit.store import CaseStore
+from pekso_toolkit.widgets import ContractEditor, StageChecklist
+from pekso_toolkit.widgets._common import shown_html
+
+MODEL = StageModel.default()
+
+
+@pytest.fixture
+def store(tmp_path) -> CaseStore:
+    with CaseStore(tmp_path / "cases.sqlite", worker="ani") as s:
+        yield s
+
+
+@pytest.fixture
+def case_id(store: CaseStore) -> str:
+    return store.open_case(
+        "KLIEN-1", office="Kab. Garut", worker="ani", risk="medium", referral_source="RT", story="s"
+    )
+
+
+def kinds(store: CaseStore) -> list[str]:
+    return list(store.events()["kind"])
+
+
+def test_shows_the_current_stage_with_forgotten_items_marked(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    first = MODEL.helping_stages[0]
+    assert view.stage.value == first.id
+    assert view.shown_items == [i.id for i in first.checklist]
+    assert list(view.items.children) == [view.checkboxes[i.id] for i in first.checklist]
+    for item in first.checklist:
+        box = view.checkboxes[item.id]
+        marked = box.description.startswith("★ ")
+        assert marked == (item.forgotten is not None), item.id
+        assert ("pekso-forgotten" in box._dom_classes) == marked
+    assert view.progress.value == 0 and view.progress.max == len(first.checklist)
+    assert "Proses Awal" in view.header.value
+
+
+def test_ticking_and_unticking_write_to_the_store_at_once(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    view.checkboxes["persetujuan_klien"].value = True
+    assert kinds(store)[-1] == "item_ticked"
+    assert json.loads(store.events()["payload"].iloc[-1]) == {"item": "persetujuan_klien"}
+    assert store.case(case_id).ticked == {"persetujuan_klien"}
+    assert view.progress.value == 1
+    view.checkboxes["persetujuan_klien"].value = False
+    assert kinds(store)[-1] == "item_unticked"
+    assert store.case(case_id).ticked == frozenset()
+    assert view.progress.value == 0
+    assert kinds(store) == ["case_opened", "item_ticked", "item_unticked"]
+
+
+def test_two_views_of_one_case_stay_consistent(store, case_id) -> None:
+    a = StageChecklist(store, case_id)
+    b = StageChecklist(store, case_id)
+    a.tick("kapasitas_dinilai")
+    assert b.checkboxes["kapasitas_dinilai"].value is True
+    b.untick("kapasitas_dinilai")
+    assert a.checkboxes["kapasitas_dinilai"].value is False
+    # a view made later shows the same thing (the store is the only state)
+    a.tick("tingkat_risiko")
+    assert StageChecklist(store, case_id).checkboxes["tingkat_risiko"].value is True
+    assert kinds(store).count("item_ticked") == 2
+
+
+def test_other_stages_can_be_viewed_and_ticked(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    view.stage.value = "analisa_masalah"
+    assert view.shown_items == [i.id for i in MODEL.stage("analisa_masalah").checklist]
+    view.tick("analisa_ditulis")
+    assert "analisa_ditulis" in store.case(case_id).ticked
+    assert store.case(case_id).stage == "proses_awal"  # viewing does not move the case
+
+
+def test_moving_with_forgotten_items_unticked_warns_first(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    before = len(store.events())
+    assert view.move_next() is False
+    assert len(store.events()) == before  # a warning writes nothing
+    assert "Kontrak layanan ditandatangani" in view.warning.value
+    assert "Service contract signed" in view.warning.value
+    assert view.confirm_button.layout.display is None
+    view.confirm_button.click()
+    assert kinds(store)[-1] == "stage_entered"
+    assert store.case(case_id).stage == "asesmen"
+    assert view.stage.value == "asesmen"  # the view follows the case
+    assert view.warning.value == ""
+    flags = store.flags().set_index("case_id")
+    assert bool(flags.loc[case_id, "no_contract_scope"]) is True
+    assert "tanpa kontrak" in view.header.value
+
+
+def test_cancel_leaves_the_case_where_it_is(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    view.next_button.click()
+    view.cancel_button.click()
+    assert view.confirm_move() is False
+    assert store.case(case_id).stage == "proses_awal"
+    assert kinds(store) == ["case_opened"]
+
+
+def test_moving_with_everything_ticked_needs_no_confirmation(store, case_id) -> None:
+    store.add_problem(case_id, "anak tidak sekolah")
+    ContractEditor(store, case_id)  # not needed, but a second widget must not interfere
+    store.sign_contract(case_id, in_scope=["P1"], capacity_note="mampu")
+    view = StageChecklist(store, case_id)
+    for item in ("kapasitas_dinilai", "kontrak_layanan"):
+        view.tick(item)
+    view.next_button.click()
+    assert view.warning.value == ""
+    assert store.case(case_id).stage == "asesmen"
+    flags = store.flags().set_index("case_id")
+    assert int(flags.loc[case_id, "n_flags"]) == 0
+
+
+def test_skipping_the_analysis_is_warned_and_flagged(store, case_id) -> None:
+    store.add_problem(case_id, "p")
+    store.sign_contract(case_id, in_scope=["P1"], capacity_note="mampu")
+    store.tick(case_id, "kapasitas_dinilai")
+    store.tick(case_id, "kontrak_layanan")
+    store.enter_stage(case_id, "asesmen")
+    store.enter_stage(case_id, "analisa_masalah")
+    view = StageChecklist(store, case_id)
+    assert view.move_next() is False
+    assert "Hasil analisa dan alasannya ditulis" in view.warning.value
+    assert view.confirm_move() is True
+    assert store.case(case_id).stage == "intervensi"
+    assert bool(store.flags().set_index("case_id").loc[case_id, "skipped_analysis"]) is True
+
+
+def test_last_stage_has_no_next_stage(store, case_id) -> None:
+    for stage in ("asesmen", "analisa_masalah", "intervensi", "terminasi"):
+        store.enter_stage(case_id, stage)
+    view = StageChecklist(store, case_id)
+    assert view.next_button.disabled
+    before = len(store.events())
+    assert view.move_next() is False
+    assert "kontrak pengakhiran" in view.feedback["stage"].value
+    assert len(store.events()) == before
+
+
+def test_ticking_a_closed_case_is_refused_and_the_box_goes_back(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    store.close_case(case_id, termination_contract="selesai", reason="tujuan tercapai")
+    view.refresh()
+    assert all(box.disabled for box in view.checkboxes.values())
+    before = len(store.events())
+    view.checkboxes["persetujuan_klien"].value = True  # e.g. a stale page
+    assert view.checkboxes["persetujuan_klien"].value is False
+    assert len(store.events()) == before
+    shown = view.feedback.messages()
+    assert any("ditutup" in v and "closed" in v for v in shown.values())
+
+
+def test_english_labels(store, case_id) -> None:
+    set_language("en")
+    view = StageChecklist(store, case_id)
+    assert view.checkboxes["kontrak_layanan"].description.startswith("★ Service contract")
+    assert view.next_button.description == "Move to: Assessment"
+
+
+def test_html_is_escaped(store) -> None:
+    case_id = store.open_case(
+        "<img src=x onerror=alert(1)>",
+        office="<script>x</script>",
+        worker="ani",
+        risk="low",
+        referral_source="RT",
+        story="<img src=x>",
+    )
+    view = StageChecklist(store, case_id)
+    html = shown_html(view)
+    assert "<img" not in html and "<script>x" not in html
