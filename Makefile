@@ -39,7 +39,7 @@ nbval: $(STAMP)
 
 ## make data: regenerate the committed synthetic sample data
 data: $(STAMP)
-	$(BIN)/python -m pekso_toolkit.datasets data
+	$(BIN)/pekso data
 
 ## make notebooks: re-execute every notebook in place (outputs are committed)
 notebooks: $(STAMP)

@@ -47,6 +47,12 @@ from pekso_toolkit.pseudonym import pseudonymise
 from pekso_toolkit.stages import ChecklistItem, Stage, StageModel
 from pekso_toolkit.store import CaseStore, RecordError
 from pekso_toolkit.store_state import CaseState
+from pekso_toolkit.supervision import (
+    censoring_bias,
+    forgotten_summary,
+    overdue_cases,
+    skipped_analysis,
+)
 from pekso_toolkit.taxonomy import Taxonomy
 
 __version__ = "0.1.0"
@@ -72,12 +78,15 @@ __all__ = [
     "TaxonomyError",
     "bottlenecks",
     "category_summary",
+    "censoring_bias",
     "datasets",
     "evaluate_suggestions",
+    "forgotten_summary",
     "get_language",
     "join_categories",
     "load_events",
     "load_problem_statements",
+    "overdue_cases",
     "plot_bottlenecks",
     "plot_case_timeline",
     "plot_stage_durations",
@@ -87,6 +96,7 @@ __all__ = [
     "read_xes",
     "scope_coverage",
     "set_language",
+    "skipped_analysis",
     "stage_summary",
     "suppress_small_cells",
     "survival_fits",

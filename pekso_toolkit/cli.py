@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run = sub.add_parser("notebooks", help="re-execute notebooks in place (outputs are committed)")
     run.add_argument("paths", nargs="+", help="notebook files")
+    data = sub.add_parser("data", help="regenerate the synthetic sample data files")
+    data.add_argument("--root", default=".", help="repository root (default: .)")
     return parser
 
 
@@ -51,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in args.paths:
                 print(f"executing {path} …", flush=True)
                 execute_notebook(Path(path), output=Path(path))
+        elif args.command == "data":
+            from pekso_toolkit.datasets import write_sample_files
+
+            for path in write_sample_files(Path(args.root)):
+                print(f"wrote {path}")
     except PeksoError as exc:
         print(f"pekso: error: {exc}", file=sys.stderr)
         return 2

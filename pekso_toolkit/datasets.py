@@ -1,12 +1,11 @@
 """Sample data: a seeded generator of realistic synthetic casework, and the committed sample log.
 
 Everything here is synthetic: no real person, office or case is described. Run
-``python -m pekso_toolkit.datasets data`` (or ``make data``) to regenerate the sample files.
+``pekso data`` (or ``make data``) to regenerate the sample files.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ __all__ = [
     "synthesize",
     "synthesize_frame",
     "synthesize_store",
+    "agency_export_frame",
 ]
 
 #: Parameters of the committed sample (``data/sample_events.csv``).
@@ -424,6 +424,54 @@ def synthesize_store(
     return store
 
 
+#: How a typical agency names things in its own export (for the bring-your-own-data example).
+AGENCY_COLUMNS = {"case_id": "No. Kasus", "stage": "Tahapan", "timestamp": "Tanggal"}
+AGENCY_STAGE_NAMES = {
+    "proses_awal": "Penjangkauan",
+    "asesmen": "Asesmen ",
+    "analisa_masalah": "Analisis Kebutuhan",
+    "intervensi": "Rencana Kasus",
+    "terminasi": "Terminasi",
+    "ditutup": "Kasus Ditutup",
+    "dibuka_kembali": "dibuka kembali",
+}
+
+
+def agency_export_frame(
+    n_cases: int = 600, *, seed: int, as_of: str | pd.Timestamp
+) -> pd.DataFrame:
+    """A synthetic export the way agencies send them: their own names, dates and mistakes.
+
+    Columns are named ``No. Kasus, Tahapan, Tanggal, Kantor, Petugas, Kategori``; stages use the
+    agency's own words (some match the stage model's aliases, others need a ``stage_map``);
+    dates are day-first (``DD/MM/YYYY``, some with ``HH:MM``); and a few rows carry what real
+    exports carry: a copied row, a blank case number, a stage nobody knows, an impossible date.
+    """
+    frame = synthesize_frame(n_cases, seed=seed, as_of=as_of)
+    rng = np.random.default_rng(seed + 2)
+    when = pd.to_datetime(frame["timestamp"], format="ISO8601")
+    has_time = frame["timestamp"].str.len() > 10
+    out = pd.DataFrame(
+        {
+            "No. Kasus": frame["case_id"],
+            "Tahapan": frame["stage"].map(AGENCY_STAGE_NAMES),
+            "Tanggal": np.where(
+                has_time, when.dt.strftime("%d/%m/%Y %H:%M"), when.dt.strftime("%d/%m/%Y")
+            ),
+            "Kantor": frame["office"],
+            "Petugas": frame["worker"],
+            "Kategori": frame["category"],
+        }
+    )
+    picks = rng.choice(len(out), size=4, replace=False)
+    broken = out.iloc[picks].copy()
+    broken.iloc[0, 1] = "Konsultasi"  # a stage that is not in the model
+    broken.iloc[1, 0] = ""  # the case number was not filled in
+    broken.iloc[2, 2] = "31/02/2024"  # no such day
+    out = pd.concat([out, broken, out.iloc[[int(picks[3])]]], ignore_index=True)  # + a copy
+    return out.sort_values("No. Kasus", kind="stable").reset_index(drop=True)
+
+
 def sample_events_path() -> Path:
     """Path of the committed sample export shipped with the package (a CSV file)."""
     return Path(str(resources.files("pekso_toolkit").joinpath("data/sample_events.csv")))
@@ -446,18 +494,23 @@ def sample_csv_text() -> str:
     return buf.getvalue()
 
 
-def _main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Regenerate the synthetic sample data files.")
-    parser.add_argument("command", choices=["data"])
-    parser.add_argument("--root", default=".", help="repository root (default: .)")
-    args = parser.parse_args(argv)
+def agency_export_text() -> str:
+    """The bring-your-own-data example (``data/contoh_ekspor_dinas.csv``), ``;``-separated."""
+    frame = agency_export_frame(600, seed=SAMPLE_SEED + 1, as_of=SAMPLE_AS_OF)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, sep=";", lineterminator="\n")
+    return buf.getvalue()
+
+
+def write_sample_files(root: Path) -> list[Path]:
+    """Write the sample files under ``root/data`` (and the package copy); return their paths."""
     text = sample_csv_text()
-    root = Path(args.root)
+    written = []
     for path in (root / "data" / "sample_events.csv", sample_events_path()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="")
-        print(f"wrote {path} ({len(text.splitlines()) - 1} events)")
-
-
-if __name__ == "__main__":
-    _main()
+        written.append(path)
+    agency = root / "data" / "contoh_ekspor_dinas.csv"
+    agency.write_text(agency_export_text(), encoding="utf-8", newline="")
+    written.append(agency)
+    return written

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pekso_toolkit as pk
 from pekso_toolkit import datasets
 from pekso_toolkit.eventlog import EventLog
 
@@ -184,3 +185,29 @@ def test_sample_loads_without_rejections(sample: EventLog) -> None:
     n_lines = datasets.sample_events_path().read_text(encoding="utf-8").count("\n") - 1
     assert sample.n_events == sample.report.n_read == n_lines
     assert sample.events["timestamp"].max() <= _as_of_utc(datasets.SAMPLE_AS_OF)
+
+
+def test_agency_export_example_is_reproducible_and_fails_where_planted() -> None:
+    from pekso_toolkit.datasets import AGENCY_COLUMNS, agency_export_text
+
+    path = Path(__file__).resolve().parents[1] / "data" / "contoh_ekspor_dinas.csv"
+    assert path.read_text(encoding="utf-8") == agency_export_text()
+    log = pk.load_events(
+        path,
+        case=AGENCY_COLUMNS["case_id"],
+        stage=AGENCY_COLUMNS["stage"],
+        timestamp=AGENCY_COLUMNS["timestamp"],
+        stage_map={
+            "Penjangkauan": "proses_awal",
+            "Analisis Kebutuhan": "analisa_masalah",
+            "Kasus Ditutup": "ditutup",
+        },
+    )
+    reasons = log.report.rejected["reason"].value_counts().to_dict()
+    assert reasons == {
+        "duplicate_event": 2,
+        "missing_case_id": 1,
+        "unknown_stage": 1,
+        "unparseable_timestamp": 1,
+    }
+    assert log.report.n_kept + log.report.n_rejected == log.report.n_read
