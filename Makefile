@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AS_OF ?= 2025-06-30
+EVENTS ?= data/sample_events.csv
+OUT ?= reports
 # JupyterLab refuses to run as root without this flag
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -45,9 +47,9 @@ data: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/pekso notebooks notebooks/*.ipynb
 
-## make report: HTML reports (notebooks 02-04) on the sample data
+## make report: HTML reports (notebooks 02-04) on the sample data (EVENTS=, AS_OF=, OUT= to change)
 report: $(STAMP)
-	$(BIN)/pekso report --events data/sample_events.csv --as-of $(AS_OF) --out reports
+	$(BIN)/pekso report --events $(EVENTS) --as-of $(AS_OF) --out $(OUT)
 
 ## make dashboard: the supervisor page (notebook 03) served by Voila on localhost
 dashboard: $(STAMP)

@@ -7,6 +7,7 @@ medians and percentiles are Kaplan–Meier estimates (lifelines), never medians 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -100,6 +101,15 @@ def _targets(
 ) -> dict[str, float]:
     if targets is not None:
         return {str(k): float(v) for k, v in targets.items()}
+    unit = model.target_unit if model is not None else stays.attrs.get("target_unit", "calendar")
+    days = stays.attrs.get("days", "calendar")
+    if unit != days:
+        warnings.warn(
+            f"the stage targets are in {unit} days but the stays are in {days} days; pass "
+            f"targets=... in {days} days or compute the stays with days={unit!r}",
+            UserWarning,
+            stacklevel=3,
+        )
     if model is not None:
         return dict(model.targets)
     if "targets" in stays.attrs:

@@ -152,25 +152,18 @@ class ProblemClassifier:
                 weights += [self.keyword_weight] * len(extra)
         if len(set(y)) < 2:
             raise ValueError("training needs statements of at least two categories")
-        self._features = FeatureUnion(
-            [
-                (
-                    "chars",
-                    TfidfVectorizer(
-                        analyzer="char_wb",
-                        preprocessor=_char_text,
-                        ngram_range=(2, 5),
-                        sublinear_tf=True,
-                        min_df=1,
-                    ),
-                ),
-                ("words", TfidfVectorizer(analyzer=_word_features, sublinear_tf=True)),
-            ]
-        )
+        self._features = self._make_features()
         matrix = self._features.fit_transform(x)
         self._model = self._make_model()
         self._model.fit(matrix, y, sample_weight=np.asarray(weights))
         return self
+
+    def _make_features(self) -> FeatureUnion:
+        chars = TfidfVectorizer(
+            analyzer="char_wb", preprocessor=_char_text, ngram_range=(2, 5), sublinear_tf=True
+        )
+        words = TfidfVectorizer(analyzer=_word_features, sublinear_tf=True)
+        return FeatureUnion([("chars", chars), ("words", words)])
 
     def _make_model(self) -> CalibratedClassifierCV:
         svm = LinearSVC(C=self.C, random_state=self.seed)

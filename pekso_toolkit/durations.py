@@ -147,7 +147,7 @@ def _sorted_positions(
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Row order by (case_id, timestamp, tie rank) and the case number of each sorted row.
 
-    ``tie`` orders events with equal timestamps (the stage order, see :func:`_tie_rank`).
+    ``tie`` orders events with equal timestamps (the stage order, see :func:`tie_rank`).
     Returns ``(order, case_code)``; ``order`` is None when the rows are already in that order
     (always the case with ``presorted=True``, e.g. for an EventLog, which is sorted on loading).
     ``case_code`` numbers the cases 0, 1, ... in case_id order.
@@ -185,41 +185,61 @@ def _tie_order(case: pa.Array, ts: np.ndarray, stage: np.ndarray, model: StageMo
     reopened = model.reopened_id
     if reopened is None or not np.any(stage == model.ids.index(reopened)):
         return stage
-    from pekso_toolkit.eventlog import _tie_rank
+    from pekso_toolkit.eventlog import tie_rank
 
     codes = pc.dictionary_encode(case).indices.to_numpy().astype(np.int64)
-    rank = _tie_rank(stage.astype(np.int64), codes, ts, model)
+    rank = tie_rank(stage.astype(np.int64), codes, ts, model)
     return np.unique(rank, return_inverse=True)[1].astype(np.int16).reshape(-1)
 
 
 def _argsort_case_time(
     case_code: np.ndarray, ts: np.ndarray, stage: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Order by (case, timestamp, stage) through one sort of packed int64 keys.
+    """Order by (case, timestamp, stage, row) through one sort of packed 64-bit keys.
 
-    The key packs the case number, the timestamp (coarsened just enough to fit in the bits left)
-    and the stage. When coarsening put two events of a case in the wrong time order, the exact
-    (slower) lexical sort is used instead, so the result is always exact. Returns the order and
-    the case numbers in that order.
+    The key packs the case number, the timestamp (coarsened just enough to fit in the bits left),
+    the stage and the row number; sorting the keys themselves (faster than an argsort) gives the
+    row order in the low bits. When coarsening put two events of a case in the wrong time order,
+    a finer key (without the row number) and, failing that, an exact lexical sort take over, so
+    the result is always exact. Returns the order and the case numbers in that order.
     """
+    n = len(ts)
+    low = int(ts.min())
+    span_bits = (int(ts.max()) - low).bit_length()
     case_bits = max(1, int(case_code.max()).bit_length())
     stage_bits = max(1, int(stage.max()).bit_length())
+    row_bits = max(1, (n - 1).bit_length())
+    time_bits = 64 - case_bits - stage_bits - row_bits
+    if time_bits >= 8:
+        shift = max(0, span_bits - time_bits)
+        low_bits = stage_bits + row_bits
+        key = case_code.astype(np.uint64) << np.uint64(time_bits + low_bits)
+        key |= ((ts - low) >> shift).astype(np.uint64) << np.uint64(low_bits)
+        key |= stage.astype(np.uint64) << np.uint64(row_bits)
+        key |= np.arange(n, dtype=np.uint64)
+        key.sort()
+        order = (key & np.uint64((1 << row_bits) - 1)).astype(np.int64)
+        code = (key >> np.uint64(time_bits + low_bits)).astype(np.int64)
+        del key
+        if shift == 0 or _time_ordered(ts[order], code):
+            return order, code
     time_bits = 62 - case_bits - stage_bits
     if time_bits >= 20:
-        low = int(ts.min())
-        shift = max(0, (int(ts.max()) - low).bit_length() - time_bits)
-        key = (case_code << (time_bits + stage_bits)) | (((ts - low) >> shift) << stage_bits)
-        key |= stage.astype(np.int64)
-        order = np.argsort(key)
-        del key
-        c = case_code[order]
-        if shift == 0:
-            return order, c
-        t = ts[order]
-        if not np.any((t[1:] < t[:-1]) & (c[1:] == c[:-1])):
-            return order, c
+        shift = max(0, span_bits - time_bits)
+        fine = (case_code << (time_bits + stage_bits)) | (((ts - low) >> shift) << stage_bits)
+        fine |= stage.astype(np.int64)
+        order = np.argsort(fine)
+        del fine
+        code = case_code[order]
+        if shift == 0 or _time_ordered(ts[order], code):
+            return order, code
     order = np.lexsort((stage, ts, case_code))
     return order, case_code[order]
+
+
+def _time_ordered(ts: np.ndarray, case_code: np.ndarray) -> bool:
+    """True when the timestamps never go back within a case."""
+    return not np.any((ts[1:] < ts[:-1]) & (case_code[1:] == case_code[:-1]))
 
 
 # ---------------------------------------------------------------------------------- working days

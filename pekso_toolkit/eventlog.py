@@ -27,7 +27,7 @@ from pekso_toolkit.errors import EventLogError
 from pekso_toolkit.i18n import pick
 from pekso_toolkit.stages import StageModel, normalise_name
 
-__all__ = ["REASONS", "EventLog", "LoadReport", "load_events", "read_xes"]
+__all__ = ["REASONS", "EventLog", "LoadReport", "load_events", "read_xes", "tie_rank"]
 
 DEFAULT_TZ = "Asia/Jakarta"
 XES_COLUMNS = {"case": "case:concept:name", "stage": "concept:name", "timestamp": "time:timestamp"}
@@ -790,7 +790,7 @@ def _naive_note(tz: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------- sorting
-def _tie_rank(
+def tie_rank(
     stage_codes: np.ndarray, case_codes: np.ndarray, ts: np.ndarray, model: StageModel
 ) -> np.ndarray:
     """Rank for equal timestamps: model order, with the reopened state placed sensibly.
@@ -840,7 +840,7 @@ def _sorted_with_codes(
         case_codes, _ = pd.factorize(frame["case_id"], sort=True)
     stage_codes = frame["stage"].cat.codes.to_numpy()
     ts = pd.DatetimeIndex(frame["timestamp"]).asi8
-    rank = _tie_rank(stage_codes, case_codes, ts, model)
+    rank = tie_rank(stage_codes, case_codes, ts, model)
     order = np.lexsort((rank, ts, case_codes))
     if np.array_equal(order, np.arange(len(order))):
         return frame.reset_index(drop=True), case_codes

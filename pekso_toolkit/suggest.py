@@ -14,8 +14,10 @@ Text is reduced to comparable word stems in the same way for statements and keyw
 
 A keyword matches when all its stems occur within a short window of the statement (any order).
 Its weight is 1 for a word, 2 for two words, 3 for longer phrases, times an optional weight from
-the keyword list, divided by the number of categories that list the same keyword. A category's
-score is the sum over its matched keywords. No match, no suggestion.
+the keyword list, divided by the number of categories that list the same keyword. A word of a
+phrase found without the rest of the phrase counts half its share of the phrase weight, unless
+the word is listed for more than five categories. Category labels count as keywords too. A
+category's score is the sum over its matched keywords and words. No match, no suggestion.
 """
 
 from __future__ import annotations
@@ -271,44 +273,89 @@ class KeywordMatcher:
     """Scores categories by the keywords their lists share with a text.
 
     Built once per taxonomy (``Taxonomy.suggest`` caches it); keyword stems are computed at
-    construction.
+    construction. Scoring (see also the module docstring):
+
+    * a keyword whose words all occur close together counts its full weight;
+    * a word of a phrase found without the rest of the phrase counts ``partial_weight`` times
+      its share of the phrase weight (once per word and category), unless the word occurs in the
+      lists of more than ``max_partial_categories`` categories (such words say too little alone);
+    * each weight is divided by the number of categories listing the same keyword or word.
 
     Parameters
     ----------
     categories : iterable of Category
         Categories to suggest from, in tie-break order; each with ``keywords``.
+    use_labels : bool
+        Treat each category's two labels as keywords too (so a tree without keyword lists still
+        gets suggestions from its labels).
+    partial_weight : float
+        Weight of a phrase word found on its own, relative to its share of the phrase weight.
+    max_partial_categories : int
+        Phrase words listed for more categories than this give no credit on their own.
     """
 
-    def __init__(self, categories: Iterable[Any]) -> None:
+    def __init__(
+        self,
+        categories: Iterable[Any],
+        *,
+        use_labels: bool = True,
+        partial_weight: float = 0.5,
+        max_partial_categories: int = 5,
+    ) -> None:
         self._labels: dict[str, tuple[str, str]] = {}
         self._order: dict[str, int] = {}
         grouped: dict[tuple[str, ...], list[tuple[str, str, float, int]]] = {}
+        # stem -> code -> (credit before sharing, source word, phrase)
+        partial: dict[str, dict[str, tuple[float, str, str]]] = {}
+        listed: dict[str, set[str]] = {}  # stem -> categories whose lists contain it
         for cat in categories:
             self._labels[cat.code] = (cat.label_id, cat.label_en)
             self._order[cat.code] = len(self._order)
-            for kw in cat.keywords:
-                stems = tuple(tokens(kw.text))
+            entries = [(kw.text, kw.weight) for kw in cat.keywords]
+            if use_labels:
+                entries += [(cat.label_id, 1.0), (cat.label_en, 1.0)]
+            for text, kw_weight in entries:
+                stems = tuple(tokens(text))
                 if not stems:
                     continue
-                weight = kw.weight * _base_weight(len(stems))
+                weight = kw_weight * _base_weight(len(stems))
                 key = tuple(sorted(set(stems)))  # word order does not matter when matching
-                grouped.setdefault(key, []).append((cat.code, kw.text, weight, len(stems)))
+                grouped.setdefault(key, []).append((cat.code, text, weight, len(stems)))
+                for stem in key:
+                    listed.setdefault(stem, set()).add(cat.code)
+                if len(key) < 2:
+                    continue
+                sources = {st: word for word in text.split() for st in tokens(word)}
+                for stem in key:
+                    credit = weight / len(key)
+                    best = partial.setdefault(stem, {}).get(cat.code)
+                    if best is None or credit > best[0]:
+                        partial[stem][cat.code] = (credit, sources.get(stem, stem), text)
         self._entries: list[_Entry] = []
         self._by_stem: dict[str, list[int]] = {}
         for stems, hits in grouped.items():
             # forms of one word listed twice for a category (dianiaya, penganiayaan) count once
-            best: dict[str, tuple[str, float]] = {}
+            best_hit: dict[str, tuple[str, float]] = {}
             for code, text, weight, _ in hits:
-                if code not in best or weight > best[code][1]:
-                    best[code] = (text, weight)
+                if code not in best_hit or weight > best_hit[code][1]:
+                    best_hit[code] = (text, weight)
             entry = _Entry(
                 stems=stems,
                 length=max(n for *_, n in hits),
-                hits=tuple((code, text, w / len(best)) for code, (text, w) in best.items()),
+                hits=tuple((code, text, w / len(best_hit)) for code, (text, w) in best_hit.items()),
             )
             for stem in entry.stems:
                 self._by_stem.setdefault(stem, []).append(len(self._entries))
             self._entries.append(entry)
+        self._partial: dict[str, dict[str, tuple[float, str]]] = {}
+        for stem, by_code in partial.items():
+            n_listed = len(listed[stem])
+            if n_listed > max_partial_categories or partial_weight <= 0:
+                continue
+            self._partial[stem] = {
+                code: (partial_weight * credit / n_listed, f"{word} ({phrase})")
+                for code, (credit, word, phrase) in by_code.items()
+            }
 
     @property
     def codes(self) -> list[str]:
@@ -316,7 +363,11 @@ class KeywordMatcher:
         return list(self._order)
 
     def scores(self, text: str) -> dict[str, tuple[float, tuple[str, ...]]]:
-        """Score and matched keywords per category with any evidence (others are absent)."""
+        """Score and matched keywords per category with any evidence (others are absent).
+
+        Matched keywords are listed as written, strongest first; a phrase word found on its own
+        is shown with its phrase in brackets, e.g. ``"sekolah (putus sekolah)"``.
+        """
         stems = tokens(text)
         if not stems:
             return {}
@@ -325,6 +376,7 @@ class KeywordMatcher:
             positions.setdefault(stem, []).append(i)
         candidates = sorted({e for stem in positions for e in self._by_stem.get(stem, ())})
         found: dict[str, list[tuple[float, str]]] = {}
+        covered: dict[str, set[str]] = {}  # stems already counted in a full match, per code
         for index in candidates:
             entry = self._entries[index]
             if any(stem not in positions for stem in entry.stems):
@@ -335,11 +387,18 @@ class KeywordMatcher:
                     continue
             for code, kw_text, weight in entry.hits:
                 found.setdefault(code, []).append((weight, kw_text))
+                covered.setdefault(code, set()).update(entry.stems)
+        partial_hits: dict[str, list[tuple[float, str]]] = {}
+        for stem in positions:
+            for code, (credit, shown) in self._partial.get(stem, {}).items():
+                if stem not in covered.get(code, ()):
+                    partial_hits.setdefault(code, []).append((credit, shown))
         out: dict[str, tuple[float, tuple[str, ...]]] = {}
-        for code, hits in found.items():
-            hits.sort(key=lambda h: -h[0])
-            matched = tuple(dict.fromkeys(text for _, text in hits))
-            out[code] = (round(sum(w for w, _ in hits), 6), matched)
+        for code in {*found, *partial_hits}:
+            full = sorted(found.get(code, []), key=lambda h: -h[0])
+            part = sorted(partial_hits.get(code, []), key=lambda h: -h[0])
+            matched = tuple(dict.fromkeys(t for _, t in full + part))
+            out[code] = (round(sum(w for w, _ in full + part), 6), matched)
         return out
 
     def suggest(self, text: str, k: int = 3, *, min_score: float = 0.0) -> Suggestions:

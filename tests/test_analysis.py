@@ -113,6 +113,13 @@ def test_shares_targets_and_overdue_by_hand() -> None:
     assert default.loc["intervensi", "target_days"] == MODEL.targets["intervensi"]
 
 
+def test_targets_in_another_unit_are_flagged() -> None:
+    stays = time_in_stage(make_events(HAND), as_of="2024-03-10", days="working")
+    with pytest.warns(UserWarning, match="calendar days but the stays are in working days"):
+        stage_summary(stays)
+    stage_summary(stays, targets={"asesmen": 10})  # explicit targets: no warning
+
+
 def test_quantiles_that_are_not_reached_are_missing_not_made_up() -> None:
     rows = [(f"c{i}", "asesmen", "2024-01-01") for i in range(6)]
     rows += [("c0", "analisa_masalah", "2024-01-03"), ("c1", "analisa_masalah", "2024-01-05")]

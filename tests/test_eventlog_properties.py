@@ -94,8 +94,8 @@ def exports(draw: st.DrawFn) -> pd.DataFrame:
     return frame
 
 
-def _tie_rank(stages: list[str]) -> list[float]:
-    """The documented rank of events sharing a case and a time (see eventlog._tie_rank)."""
+def tie_rank(stages: list[str]) -> list[float]:
+    """The documented rank of events sharing a case and a time (see eventlog.tie_rank)."""
     closed, reopened = CLOSED in stages, REOPENED in stages
     ranks = []
     for stage in stages:
@@ -156,7 +156,7 @@ def test_every_row_is_accounted_for_and_the_log_is_canonical(raw: pd.DataFrame) 
     stages = [str(x) for x in ev["stage"]]
     assert list(zip(cases, stamps)) == sorted(zip(cases, stamps))
     for run in _runs(list(zip(cases, stamps))):
-        ranks = _tie_rank(stages[run])
+        ranks = tie_rank(stages[run])
         assert ranks == sorted(ranks), stages[run]
 
     # no duplicate events; closures are only ever followed by a reopening

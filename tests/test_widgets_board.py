@@ -81,7 +81,8 @@ def test_filters_by_office_and_worker(store) -> None:
     assert sorted(board.buttons) == ["K-000001", "K-000003"]
     board.worker.value = "budi"
     assert sorted(board.buttons) == ["K-000003"]
-    board.office.value = None
+    board.office.index = 0  # "all"
+    assert board.office.value is None
     assert sorted(board.buttons) == ["K-000002", "K-000003"]
     assert list(board.shown()["case_id"]) == ["K-000002", "K-000003"]
 

@@ -91,3 +91,32 @@ def test_level_options_follow_language(lang: str, label: str) -> None:
     options = c.level_options(blank="-")
     assert options[0] == ("-", None)
     assert (label, "high") in options
+
+
+def test_widget_events_on_another_thread_use_a_connection_of_their_own(tmp_path) -> None:
+    # JupyterLab may deliver widget events on a kernel subshell (another thread)
+    import threading
+
+    from pekso_toolkit.widgets import StageChecklist
+
+    with CaseStore(tmp_path / "cases.sqlite", worker="ani") as store:
+        case_id = store.open_case(
+            "X", office="A", worker="ani", risk="low", referral_source="RT", story="s"
+        )
+        view = StageChecklist(store, case_id)
+        errors: list[BaseException] = []
+
+        def click() -> None:
+            try:
+                view.checkboxes["persetujuan_klien"].value = True
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=click)
+        worker.start()
+        worker.join()
+        assert errors == []
+        assert view.feedback.messages() == {}
+        assert store.case(case_id).ticked == {"persetujuan_klien"}
+        assert set(store.events()["recorded_by"]) == {"ani"}
+        assert view.progress.value == 1

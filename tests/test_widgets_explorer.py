@@ -52,6 +52,7 @@ def test_table_shows_stage_summary_of_the_chosen_grouping_and_stage(stays) -> No
 
 def test_all_stages_of_every_group(stays) -> None:
     explorer = BottleneckExplorer(stays, min_count=5)
+    assert explorer.stage.index == 0 and explorer.stage.value is None  # "all stages" shown
     explorer.grouping.value = "worker"
     n_workers = stays["worker"].nunique()
     assert len(table_rows(explorer)) == n_workers * 5

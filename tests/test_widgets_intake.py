@@ -160,6 +160,7 @@ def test_problems_with_suggestion_accepted_changed_or_left_out(store: CaseStore)
     assert pd.isna(problems["category"].iloc[2])
     assert problems["severity"].iloc[0] == "medium"
     assert form.problem_text.value == "" and form.category.value is None
+    assert form.category.index == 0  # the "uncategorised" label is shown, not a blank
     assert list(store.events()["kind"]) == ["case_opened"] + ["problem_added"] * 3
 
 

@@ -54,11 +54,13 @@ class CaseBoard(StoreView):
         everyone = pick("— semua —", "— all —")
         self.office = w.Dropdown(
             options=[(everyone, None)],
+            index=0,
             description=pick("Kantor", "Office"),
             style={"description_width": "60px"},
         )
         self.worker = w.Dropdown(
             options=[(everyone, None)],
+            index=0,
             description=pick("Peksos", "Worker"),
             style={"description_width": "60px"},
         )
@@ -93,7 +95,7 @@ class CaseBoard(StoreView):
             (float, NaN when the stage has no target), ``overdue`` (bool). Sorted by stage
             order, then longest waiting first. No client reference.
         """
-        log = self.store.stage_events()
+        log = self.db.stage_events()
         ev = log.events
         ev = ev[ev["timestamp"] <= self.as_of]
         columns = [
@@ -174,7 +176,10 @@ class CaseBoard(StoreView):
             values = sorted(str(v) for v in self._frame[col].dropna().unique())
             current = dropdown.value
             dropdown.options = [(everyone, None)] + [(v, v) for v in values]
-            dropdown.value = current if current in values else None
+            if current in values:
+                dropdown.value = current
+            else:
+                dropdown.index = 0  # "all", shown by its label
         self._draw()
 
     def _draw(self) -> None:

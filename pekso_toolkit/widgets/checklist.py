@@ -77,7 +77,7 @@ class StageChecklist(StoreView):
         super().__init__(store)
         self.case_id = case_id
         self.model = store.model
-        store.case(case_id)  # an unknown case fails here, loudly
+        self.db.case(case_id)  # an unknown case fails here, loudly
         self._syncing = False
         self._shown_stage: str | None = None
         self._pending: str | None = None
@@ -150,7 +150,7 @@ class StageChecklist(StoreView):
 
     # ----------------------------------------------------------------------------- reading
     def _state(self) -> Any:
-        return self.store.case(self.case_id)
+        return self.db.case(self.case_id)
 
     def _target(self, state: Any) -> str | None:
         """The stage "move to next stage" goes to (None: none; close the case instead)."""
@@ -181,9 +181,9 @@ class StageChecklist(StoreView):
             return
         self.feedback.clear()
         if change["new"]:
-            ok, _ = attempt(self.feedback, lambda: self.store.tick(self.case_id, item_id))
+            ok, _ = attempt(self.feedback, lambda: self.db.tick(self.case_id, item_id))
         else:
-            ok, _ = attempt(self.feedback, lambda: self.store.untick(self.case_id, item_id))
+            ok, _ = attempt(self.feedback, lambda: self.db.untick(self.case_id, item_id))
         if ok:
             self._changed(self.case_id)
         else:
@@ -249,7 +249,7 @@ class StageChecklist(StoreView):
 
     def _move(self, target: str) -> bool:
         self.cancel_move()
-        ok, _ = attempt(self.feedback, lambda: self.store.enter_stage(self.case_id, target))
+        ok, _ = attempt(self.feedback, lambda: self.db.enter_stage(self.case_id, target))
         if ok:
             self._changed(self.case_id)
         return bool(ok)

@@ -74,7 +74,7 @@ class ContractEditor(StoreView):
     def __init__(self, store: Any, case_id: str) -> None:
         super().__init__(store)
         self.case_id = case_id
-        store.case(case_id)  # an unknown case fails here, loudly
+        self.db.case(case_id)  # an unknown case fails here, loudly
         self.header = w.HTML("")
         self.problem_table = w.HTML("")
         self.history = w.HTML("")
@@ -327,7 +327,7 @@ class ContractEditor(StoreView):
         note = self.capacity_note.value
         ok = self._run(
             self.fb_sign,
-            lambda: self.store.sign_contract(
+            lambda: self.db.sign_contract(
                 self.case_id, in_scope=inside, out_of_scope=outside, capacity_note=note
             ),
         )
@@ -358,7 +358,7 @@ class ContractEditor(StoreView):
         drop = list(self.amend_drop.value)
         ok = self._run(
             self.fb_amend,
-            lambda: self.store.amend_contract(
+            lambda: self.db.amend_contract(
                 self.case_id, add=add, drop=drop, client_agreed=agreed, reason=reason
             ),
         )
@@ -376,7 +376,7 @@ class ContractEditor(StoreView):
             self._run(self.fb_refer, lambda: None)
             self.fb_refer.error("problem_id", "Pilih masalahnya.", "Choose the problem.")
             return False
-        ok = self._run(self.fb_refer, lambda: self.store.refer(self.case_id, pid, to=to))
+        ok = self._run(self.fb_refer, lambda: self.db.refer(self.case_id, pid, to=to))
         if ok:
             self.refer_to.value = ""
         return ok
@@ -387,7 +387,7 @@ class ContractEditor(StoreView):
         reason = self.close_reason.value
         ok = self._run(
             self.fb_close,
-            lambda: self.store.close_case(
+            lambda: self.db.close_case(
                 self.case_id, termination_contract=termination, reason=reason
             ),
         )
@@ -404,7 +404,7 @@ class ContractEditor(StoreView):
         reason = self.follow_reason.value
         ok = self._run(
             self.fb_follow,
-            lambda: self.store.follow_up(
+            lambda: self.db.follow_up(
                 self.case_id,
                 in_scope=inside,
                 out_of_scope=outside,
@@ -420,7 +420,7 @@ class ContractEditor(StoreView):
     def reopen(self) -> bool:
         """Reopen the closed case. Returns True when written."""
         reason = self.reopen_reason.value
-        ok = self._run(self.fb_reopen, lambda: self.store.reopen(self.case_id, reason=reason))
+        ok = self._run(self.fb_reopen, lambda: self.db.reopen(self.case_id, reason=reason))
         if ok:
             self.reopen_reason.value = ""
         return ok
@@ -431,7 +431,7 @@ class ContractEditor(StoreView):
 
     def refresh(self) -> None:
         """Show the contract as the store holds it."""
-        state = self.store.case(self.case_id)
+        state = self.db.case(self.case_id)
         problems = state.problems
         active = state.active_contract
         closed = state.closed
@@ -460,7 +460,7 @@ class ContractEditor(StoreView):
                         (pick("dalam cakupan", "in scope"), "in"),
                         (pick("di luar cakupan", "out of scope"), "out"),
                     ],
-                    value=None,
+                    index=0,  # the "none" choice, shown by its label
                     layout=w.Layout(width="170px"),
                 )
                 css = css_class("pekso-scope-", p.problem_id)

@@ -132,7 +132,7 @@ class BottleneckExplorer(w.VBox):
         self.stage = w.Dropdown(
             options=[(pick("— semua tahap —", "— all stages —"), None)]
             + [(self._stage_label(s), s) for s in stage_ids],
-            value=None,
+            index=0,  # the "none" choice, shown by its label
             description=pick("Tahap", "Stage"),
             style={"description_width": "50px"},
         )

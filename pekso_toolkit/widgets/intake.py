@@ -115,7 +115,7 @@ class IntakeForm(StoreView):
         )
         self.risk = w.Dropdown(
             options=level_options(blank=pick("— pilih —", "— choose —")),
-            value=None,
+            index=0,  # the "none" choice, shown by its label
             description=pick("Risiko / urgensi", "Risk / urgency"),
             style=DESC,
         )
@@ -162,14 +162,14 @@ class IntakeForm(StoreView):
         self.category = w.Dropdown(
             options=[(pick("— tanpa kategori —", "— uncategorised —"), None)]
             + [(f"{code} — {taxonomy.label(code)}", code) for code in leaves],
-            value=None,
+            index=0,  # the "none" choice, shown by its label
             description=pick("Kategori", "Category"),
             style=DESC,
             layout=wide(),
         )
         self.severity = w.Dropdown(
             options=level_options(blank="—"),
-            value=None,
+            index=0,  # the "none" choice, shown by its label
             description=pick("Keparahan", "Severity"),
             style=DESC,
         )
@@ -224,7 +224,7 @@ class IntakeForm(StoreView):
             ),
         )
         if case_id is not None:
-            self.store.case(case_id)  # an unknown case fails here, loudly
+            self.db.case(case_id)  # an unknown case fails here, loudly
             self.case_id = case_id
             self._show_case()
         self.refresh()
@@ -285,7 +285,7 @@ class IntakeForm(StoreView):
         opened = values.pop("opened")
         client_ref = values.pop("client_ref")
         ok, case_id = attempt(
-            self.feedback, lambda: self.store.open_case(client_ref, **values, at=opened)
+            self.feedback, lambda: self.db.open_case(client_ref, **values, at=opened)
         )
         if not ok:
             return None
@@ -366,15 +366,15 @@ class IntakeForm(StoreView):
         case_id = self.case_id
         ok, problem_id = attempt(
             fb,
-            lambda: self.store.add_problem(
+            lambda: self.db.add_problem(
                 case_id, text, category=self.category.value, severity=self.severity.value
             ),
         )
         if not ok:
             return None
         self.problem_text.value = ""
-        self.category.value = None
-        self.severity.value = None
+        self.category.index = 0
+        self.severity.index = 0
         self._changed(case_id)
         fb.ok(f"Masalah {problem_id} dicatat.", f"Problem {problem_id} recorded.")
         return str(problem_id)
@@ -387,7 +387,7 @@ class IntakeForm(StoreView):
             field.disabled = False
         for field in (self.worker, self.risk, self.opened, self.open_button):
             field.disabled = False
-        self.risk.value = None
+        self.risk.index = 0
         self.opened.value = today_local()
         self.problem_text.value = ""
         self.problem_box.layout.display = "none"
@@ -408,7 +408,7 @@ class IntakeForm(StoreView):
             )
             self.problem_list.value = ""
             return
-        state = self.store.case(self.case_id, with_client=True)
+        state = self.db.case(self.case_id, with_client=True)
         self.header.value = (
             f"<h4>{esc(pick('Kasus', 'Case'))} {esc(state.case_id)} — {esc(state.office)}, "
             f"{esc(state.worker)}</h4><div>{esc(pick('Klien', 'Client'))}: "

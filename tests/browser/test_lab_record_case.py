@@ -54,10 +54,10 @@ def add_problem(page: Any) -> None:
     suggestion.wait_for(state="visible", timeout=WAIT_MS)
     suggestion.click()
     page.wait_for_function(
-        """() => {
+        r"""() => {
             const s = document.querySelector('.pekso-intake .pekso-field-category select');
             const chosen = s && s.selectedIndex >= 0 ? s.options[s.selectedIndex] : null;
-            return !!chosen && chosen.textContent.startsWith('AT ');
+            return !!chosen && /^AT\s/.test(chosen.textContent);  // labels use nbsp
         }""",
         timeout=WAIT_MS,
     )
@@ -111,8 +111,9 @@ def test_record_case_in_jupyterlab(page: Any, tmp_path: Path) -> None:
         assert client.inner_text() == XSS
         assert page.locator(".pekso-intake img").count() == 0
         assert page.dialogs == []
-        page.screenshot(path=str(tmp_path / "record_case.png"), full_page=True)
     finally:
+        # kept under the test's tmp dir, also when a step failed
+        page.screenshot(path=str(tmp_path / "record_case.png"), full_page=True)
         server.stop()
 
     with CaseStore(store_path) as store:

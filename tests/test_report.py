@@ -1,0 +1,68 @@
+"""`pekso report` and `make report`: notebooks 02-04 run on a given log and become HTML reports."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pekso_toolkit.cli import main
+from pekso_toolkit.datasets import synthesize_frame
+from pekso_toolkit.report import REPORT_NOTEBOOKS, ReportError, build_reports
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("log") / "kecil.csv"
+    synthesize_frame(160, seed=5, as_of="2025-03-31").to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.slow
+def test_make_report_writes_html_with_the_summary_table(small_log: Path, tmp_path: Path) -> None:
+    out = tmp_path / "laporan"
+    done = subprocess.run(
+        ["make", "-s", "report", f"EVENTS={small_log}", "AS_OF=2025-03-31", f"OUT={out}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    for name in REPORT_NOTEBOOKS:
+        page = out / name.replace(".ipynb", ".html")
+        assert page.exists(), page
+        html = page.read_text(encoding="utf-8")
+        assert "Traceback" not in html
+        assert "2025-03-31" in html  # the injected analysis date was used
+    waktu = (out / "02_waktu_per_tahap.html").read_text(encoding="utf-8")
+    # the stage summary table, with its Kaplan-Meier columns, is in the page
+    assert "median_ci_low" in waktu and "overdue_share" in waktu and "<table" in waktu
+    # the report ran on the small log (160 cases), not on the sample data
+    assert "160" in waktu and "3000" not in waktu
+
+
+def test_bad_parameters_are_refused_before_any_notebook_runs(
+    small_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ReportError, match="not a date"):
+        build_reports(small_log, as_of="31/03/2025", out=tmp_path)
+    with pytest.raises(ReportError, match="file not found"):
+        build_reports(tmp_path / "nope.csv", as_of="2025-03-31", out=tmp_path)
+    with pytest.raises(ReportError, match="before the first event"):
+        build_reports(small_log, as_of="2001-01-01", out=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+    code = main(["report", "--events", str(small_log), "--as-of", "kemarin", "--out", "x"])
+    assert code == 2
+    assert "--as-of" in capsys.readouterr().err
+
+
+def test_an_unreadable_export_is_refused_with_the_loader_message(tmp_path: Path) -> None:
+    broken = tmp_path / "rusak.csv"
+    broken.write_text("no_kasus,tahap\n1,asesmen\n", encoding="utf-8")
+    with pytest.raises(Exception, match="no column 'case_id'"):
+        build_reports(broken, as_of="2025-03-31", out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
