@@ -58,6 +58,7 @@ dashboard: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/time_in_stage.py
 	$(BIN)/python benchmarks/store.py
+	$(BIN)/python benchmarks/explorer.py
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(STAMP)

@@ -1,9 +1,10 @@
 """Fix the train/test split of ``data/problem_statements.csv`` and copy it into the package.
 
 The split is a pure function of the statement ids and codes, so it never changes when rows are
-reordered or when statements of other codes are added:
+reordered, and statements added in a later batch never move an earlier statement:
 
-* within each code, statements are ordered by ``sha256(f"{SEED}:{statement_id}")``;
+* statements come in batches of consecutive ids (``BATCH_STARTS``: the first id number of each);
+* within each batch and code, statements are ordered by ``sha256(f"{SEED}:{statement_id}")``;
 * the first ``round(TEST_SHARE * n)`` of them (at least one) form the test split, the rest train.
 
 Run from the repository root::
@@ -27,6 +28,7 @@ import pandas as pd
 
 SEED = 20121  # fixed once; changing it changes the split
 TEST_SHARE = 0.3
+BATCH_STARTS = (1, 339)  # ps001-ps338 written first; ps339- written after the keywords were frozen
 ROOT = Path(__file__).resolve().parents[1]
 MASTER = ROOT / "data" / "problem_statements.csv"
 PACKAGE_COPY = ROOT / "pekso_toolkit" / "data" / "problem_statements.csv"
@@ -36,9 +38,15 @@ COLUMNS = ["statement_id", "text", "code", "alt_code", "lang", "split"]
 def assign_split(statement_ids: pd.Series, codes: pd.Series) -> pd.Series:
     """Return ``"train"`` / ``"test"`` per statement, stratified by code (see module docstring)."""
     keys = statement_ids.map(lambda s: hashlib.sha256(f"{SEED}:{s}".encode()).hexdigest())
-    frame = pd.DataFrame({"code": codes.to_numpy(), "key": keys.to_numpy()}, index=codes.index)
-    rank = frame.groupby("code")["key"].rank(method="first")
-    size = frame.groupby("code")["key"].transform("size")
+    number = statement_ids.str.extract(r"(\d+)$", expand=False).astype(int)
+    batch = number.map(lambda n: sum(n >= start for start in BATCH_STARTS))
+    frame = pd.DataFrame(
+        {"code": codes.to_numpy(), "batch": batch.to_numpy(), "key": keys.to_numpy()},
+        index=codes.index,
+    )
+    groups = frame.groupby(["batch", "code"])["key"]
+    rank = groups.rank(method="first")
+    size = groups.transform("size")
     n_test = (size * TEST_SHARE).round().clip(lower=1)
     return pd.Series(
         ["test" if r <= n else "train" for r, n in zip(rank, n_test)], index=codes.index

@@ -7,18 +7,18 @@ probability under ``threshold``) it backs off to the keyword suggestions of the 
 also keep working for statements unlike anything in the training data. The taxonomy's keywords
 and labels are added to the training data as short extra examples.
 
-On the bundled statements (train split only for fitting) word n-grams added to character n-grams
-and the keyword back-off both measured better in cross-validation than leaving them out.
+The defaults were chosen by cross-validation on the train split of the bundled statements: word
+n-grams next to character n-grams, the keyword examples and the back-off each measured at least
+as well as leaving them out.
 
 :func:`evaluate_suggestions` measures keyword suggestions and (optionally) a fitted classifier on
-the same statements in one table; :func:`load_problem_statements` returns the 338 bundled
-statements with a fixed train/test split.
+the same statements in one table; :func:`load_problem_statements` returns the bundled statements
+with their fixed train/test split.
 """
 
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -32,7 +32,7 @@ from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from pekso_toolkit.errors import TaxonomyError
-from pekso_toolkit.suggest import _WORD, Suggestion, Suggestions, _language_data, tokens
+from pekso_toolkit.suggest import Suggestion, Suggestions, normalise, tokens
 from pekso_toolkit.taxonomy import Taxonomy
 
 __all__ = [
@@ -41,13 +41,6 @@ __all__ = [
     "evaluate_suggestions",
     "load_problem_statements",
 ]
-
-
-def _char_text(text: str) -> str:
-    """Lower-cased text with informal spellings expanded, for character n-grams."""
-    spellings = _language_data().spellings
-    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
-    return " ".join(" ".join(spellings.get(w, (w,))) for w in words)
 
 
 def _word_features(text: str) -> list[str]:
@@ -71,7 +64,11 @@ class ProblemClassifier:
         Categories to learn (default :meth:`Taxonomy.ppks`). Its keywords serve as back-off and as
         extra training examples.
     threshold : float
-        When the highest class probability is below this, keyword suggestions (if any) come first.
+        When the highest class probability is below this, categories with keyword evidence come
+        first (back-off to the keyword suggestions).
+    keyword_mix : float
+        Otherwise categories are ranked by probability + ``keyword_mix`` x keyword score relative
+        to the best-matching category (0..1).
     use_keywords : bool
         Add each leaf's labels and keywords to the training data (weight ``keyword_weight``).
     keyword_weight : float
@@ -94,14 +91,16 @@ class ProblemClassifier:
         self,
         taxonomy: Taxonomy | None = None,
         *,
-        threshold: float = 0.4,
+        threshold: float = 0.2,
+        keyword_mix: float = 0.0,
         use_keywords: bool = True,
-        keyword_weight: float = 0.3,
+        keyword_weight: float = 1.0,
         C: float = 1.0,
         seed: int = 0,
     ) -> None:
         self.taxonomy = taxonomy if taxonomy is not None else Taxonomy.ppks()
         self.threshold = threshold
+        self.keyword_mix = keyword_mix
         self.use_keywords = use_keywords
         self.keyword_weight = keyword_weight
         self.C = C
@@ -160,7 +159,7 @@ class ProblemClassifier:
 
     def _make_features(self) -> FeatureUnion:
         chars = TfidfVectorizer(
-            analyzer="char_wb", preprocessor=_char_text, ngram_range=(2, 5), sublinear_tf=True
+            analyzer="char_wb", preprocessor=normalise, ngram_range=(2, 5), sublinear_tf=True
         )
         words = TfidfVectorizer(analyzer=_word_features, sublinear_tf=True)
         return FeatureUnion([("chars", chars), ("words", words)])
@@ -198,16 +197,17 @@ class ProblemClassifier:
         return pd.DataFrame(proba, index=index, columns=self.classes_)
 
     def _ranked(self, text: str, proba: np.ndarray, k: int) -> list[tuple[str, float]]:
-        order = np.argsort(-proba, kind="stable")
         classes = self.classes_
-        ranked = [(classes[i], float(proba[i])) for i in order]
-        if proba.size and proba[order[0]] < self.threshold:
-            keyword_codes = self.taxonomy.suggest(text, k=k).codes
-            if keyword_codes:
-                by_code = dict(ranked)
-                first = [(c, by_code.get(c, 0.0)) for c in keyword_codes]
-                ranked = first + [r for r in ranked if r[0] not in keyword_codes]
-        return ranked[:k]
+        hits = self.taxonomy._matcher.scores(text)
+        best = max((score for score, _ in hits.values()), default=0.0)
+        keyword = np.array([hits[c][0] / best if c in hits else 0.0 for c in classes])
+        combined = proba + self.keyword_mix * keyword
+        if best > 0 and proba.max() < self.threshold:
+            # unsure model: categories with keyword evidence first, strongest evidence first
+            order = np.lexsort((-combined, -keyword))
+        else:
+            order = np.argsort(-combined, kind="stable")
+        return [(classes[i], float(combined[i])) for i in order[:k]]
 
     def predict(self, texts: Sequence[str] | pd.Series) -> np.ndarray:
         """The best leaf code per text (keyword back-off when the model is unsure).
@@ -223,18 +223,19 @@ class ProblemClassifier:
     def suggest(self, text: str, k: int = 3) -> Suggestions:
         """Up to ``k`` ranked suggestions for one statement.
 
-        ``score`` is the model's probability; ``matched`` lists the category's keywords found in
-        the text (empty when the suggestion rests on the model alone).
+        ``score`` is the ranking score: the model's probability plus ``keyword_mix`` times the
+        keyword score relative to the best keyword match; ``matched`` lists the category's
+        keywords found in the text (empty when the suggestion rests on the model alone).
         """
         if k < 1:
             return Suggestions()
         proba = self.predict_proba([text]).to_numpy()[0]
         keyword_hits = self.taxonomy._matcher.scores(text)
         out = []
-        for code, p in self._ranked(text, proba, k):
+        for code, score in self._ranked(text, proba, k):
             cat = self.taxonomy.category(code)
             matched = keyword_hits.get(code, (0.0, ()))[1]
-            out.append(Suggestion(code, cat.label_id, cat.label_en, round(p, 6), matched))
+            out.append(Suggestion(code, cat.label_id, cat.label_en, round(score, 6), matched))
         return Suggestions(out)
 
     def rank(self, texts: Sequence[str] | pd.Series, k: int = 3) -> list[list[str]]:
@@ -429,7 +430,7 @@ def load_problem_statements() -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        338 rows: ``statement_id``, ``text`` (Bahasa Indonesia incl. informal and regional
+        494 rows: ``statement_id``, ``text`` (Bahasa Indonesia incl. informal and regional
         spellings, or English), ``code`` (PPKS leaf code), ``alt_code`` (a second acceptable code
         or <NA>), ``lang`` (``"id"`` or ``"en"``), ``split`` (``"train"`` / ``"test"``, fixed, about
         30 % test, stratified by code). All columns have the pandas ``"string"`` dtype.

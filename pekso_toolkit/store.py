@@ -210,7 +210,8 @@ class CaseStore(RecordingMixin):
 
     def case_ids(self) -> list[str]:
         """All case ids, sorted."""
-        return [r[0] for r in self._conn.execute("SELECT case_id FROM cases ORDER BY case_id")]
+        with self._read() as conn:
+            return [r[0] for r in conn.execute("SELECT case_id FROM cases ORDER BY case_id")]
 
     def cases(self) -> pd.DataFrame:
         """One row per case (no client reference).
@@ -431,32 +432,34 @@ class CaseStore(RecordingMixin):
         else:
             removed = ", ".join(f"'$.{k}'" for k in _TEXT_KEYS)
             payload = f"json_remove(payload, {removed})"
-        conn = self._conn
-        conn.execute("ATTACH DATABASE ? AS export", (str(path),))
-        try:
-            retry_busy(lambda: conn.execute("BEGIN"), timeout=self.lock_timeout)
+        with self._lock:  # the attached file belongs to this transaction only
+            conn = self._conn
+            conn.execute("ATTACH DATABASE ? AS export", (str(path),))
             try:
-                conn.execute(
-                    "INSERT INTO export.cases (case_id, created_at, source) "
-                    "SELECT case_id, created_at, source FROM main.cases ORDER BY rowid"
-                )
-                conn.execute(
-                    "INSERT INTO export.events (event_id, case_id, kind, at, recorded_at, "  # noqa: S608 (constant SQL, values bound)
-                    f"recorded_by, payload, stage, voids) SELECT event_id, case_id, kind, at, "
-                    f"recorded_at, recorded_by, {payload}, stage, voids "
-                    "FROM main.events ORDER BY event_id"
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.execute("DETACH DATABASE export")
+                retry_busy(lambda: conn.execute("BEGIN"), timeout=self.lock_timeout)
+                try:
+                    conn.execute(
+                        "INSERT INTO export.cases (case_id, created_at, source) "
+                        "SELECT case_id, created_at, source FROM main.cases ORDER BY rowid"
+                    )
+                    conn.execute(
+                        "INSERT INTO export.events (event_id, case_id, kind, at, recorded_at, "  # noqa: S608 (constant SQL, values bound)
+                        f"recorded_by, payload, stage, voids) SELECT event_id, case_id, kind, at, "
+                        f"recorded_at, recorded_by, {payload}, stage, voids "
+                        "FROM main.events ORDER BY event_id"
+                    )
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.execute("DETACH DATABASE export")
         return path
 
     def _repr_html_(self) -> str:
-        n_cases = self._conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
-        n_events = self._conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        with self._read() as conn:
+            n_cases = conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+            n_events = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         title = bilingual("Basis data kasus", "Case store")
         return (
             f"<p><b>{title}</b> <code>{html.escape(str(self.path))}</code>: {n_cases} "

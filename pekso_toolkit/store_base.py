@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -58,12 +59,16 @@ class StoreBase:
         self.lock_timeout = float(lock_timeout)
         self._clock = clock or now_utc
         self._conn = connect(path, timeout=self.lock_timeout)
+        # one connection, shared by the threads that use this store (Jupyter runs widget
+        # callbacks on its own thread): every statement and transaction holds this lock
+        self._lock = threading.RLock()
         self.role = read_meta(self._conn).get("role", "store")
 
     # ------------------------------------------------------------------------- plumbing
     def close(self) -> None:
         """Close the connection."""
-        self._conn.close()
+        with self._lock:
+            self._conn.close()
 
     def __enter__(self) -> Self:
         return self
@@ -72,7 +77,8 @@ class StoreBase:
         self.close()
 
     def __repr__(self) -> str:
-        n = self._conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+        with self._lock:
+            n = self._conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
         return f"CaseStore({str(self.path)!r}, {n} cases, role={self.role!r})"
 
     def _now(self) -> datetime:
@@ -111,30 +117,32 @@ class StoreBase:
                 "asli / This is an analysis export and is read-only; record in the original store"
             )
         conn = self._conn
-        retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=self.lock_timeout)
-        try:
-            yield conn
-            retry_busy(lambda: conn.execute("COMMIT"), timeout=self.lock_timeout)
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(
-                    f"Basis data menolak penulisan; tidak ada yang tersimpan / The database "
-                    f"refused the write; nothing was saved ({exc})"
-                ) from exc
-            raise
+        with self._lock:
+            retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=self.lock_timeout)
+            try:
+                yield conn
+                retry_busy(lambda: conn.execute("COMMIT"), timeout=self.lock_timeout)
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(
+                        f"Basis data menolak penulisan; tidak ada yang tersimpan / The database "
+                        f"refused the write; nothing was saved ({exc})"
+                    ) from exc
+                raise
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot for reads made of several queries."""
         conn = self._conn
-        retry_busy(lambda: conn.execute("BEGIN"), timeout=self.lock_timeout)
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        with self._lock:
+            retry_busy(lambda: conn.execute("BEGIN"), timeout=self.lock_timeout)
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def _events_of(self, conn: sqlite3.Connection, case_id: Any) -> list[Event]:
         if not isinstance(case_id, str):

@@ -124,9 +124,10 @@ class RecordingMixin(StoreBase):
 
     def _count(self, case_id: str, kind: str) -> int:
         """Events of a kind in a case, voided ones included (ids are never reused)."""
-        row = self._conn.execute(
-            "SELECT COUNT(*) FROM events WHERE case_id = ? AND kind = ?", (case_id, kind)
-        ).fetchone()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM events WHERE case_id = ? AND kind = ?", (case_id, kind)
+            ).fetchone()
         return int(row[0])
 
     def _contract_payload(

@@ -215,7 +215,7 @@ def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
         path.parent.mkdir(parents=True, exist_ok=True)
     try:
         conn = sqlite3.connect(
-            str(path), timeout=min(timeout, 2.0), isolation_level=None, check_same_thread=True
+            str(path), timeout=min(timeout, 2.0), isolation_level=None, check_same_thread=False
         )
     except sqlite3.Error as exc:
         raise StoreError(

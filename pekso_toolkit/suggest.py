@@ -16,8 +16,9 @@ A keyword matches when all its stems occur within a short window of the statemen
 Its weight is 1 for a word, 2 for two words, 3 for longer phrases, times an optional weight from
 the keyword list, divided by the number of categories that list the same keyword. A word of a
 phrase found without the rest of the phrase counts half its share of the phrase weight, unless
-the word is listed for more than five categories. Category labels count as keywords too. A
-category's score is the sum over its matched keywords and words. No match, no suggestion.
+the word is listed for more than five categories or is an everyday word (``hari``, ``rumah``).
+Category labels count as keywords too. A category's score is the sum over its matched keywords
+and words. No match, no suggestion.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import yaml
 
 from pekso_toolkit.i18n import pick
 
-__all__ = ["Suggestion", "Suggestions", "KeywordMatcher", "tokens"]
+__all__ = ["KeywordMatcher", "Suggestion", "Suggestions", "normalise", "tokens"]
 
 _WORD = re.compile(r"[^\W_]+")
 _REDUPLICATED = re.compile(r"^([a-z]{2,})2$")
@@ -50,6 +51,7 @@ class _LanguageData:
     spellings: dict[str, tuple[str, ...]]
     aliases: dict[str, str]
     unstemmed: frozenset[str]
+    common: frozenset[str]
     stopwords: frozenset[str]
 
 
@@ -64,6 +66,7 @@ def _language_data() -> _LanguageData:
         },
         aliases={str(k): str(v) for k, v in (raw.get("stem_aliases") or {}).items()},
         unstemmed=frozenset(str(w).casefold() for w in raw.get("unstemmed") or ()),
+        common=frozenset(str(w).casefold() for w in raw.get("common_words") or ()),
         stopwords=frozenset(str(w).casefold() for w in raw["stopwords"]),
     )
 
@@ -109,6 +112,16 @@ def _stem(word: str) -> str:
     if stem == word and not dictionary.contains(word):
         stem = _english_stem(word)
     return aliases.get(stem, stem)
+
+
+def normalise(text: str) -> str:
+    """Lower-case words of ``text`` with informal spellings expanded (no stemming, no filler
+    words dropped): ``"Ortu gk peduli!"`` -> ``"orang tua tidak peduli"``."""
+    if not isinstance(text, str):
+        return ""
+    spellings = _language_data().spellings
+    words = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(" ".join(spellings.get(w, (w,))) for w in words)
 
 
 def tokens(text: str) -> list[str]:
@@ -278,7 +291,8 @@ class KeywordMatcher:
     * a keyword whose words all occur close together counts its full weight;
     * a word of a phrase found without the rest of the phrase counts ``partial_weight`` times
       its share of the phrase weight (once per word and category), unless the word occurs in the
-      lists of more than ``max_partial_categories`` categories (such words say too little alone);
+      lists of more than ``max_partial_categories`` categories or is an everyday word
+      (``common_words`` in ``informal_id.yaml``): such words say too little alone;
     * each weight is divided by the number of categories listing the same keyword or word.
 
     Parameters
@@ -348,9 +362,10 @@ class KeywordMatcher:
                 self._by_stem.setdefault(stem, []).append(len(self._entries))
             self._entries.append(entry)
         self._partial: dict[str, dict[str, tuple[float, str]]] = {}
+        common = _language_data().common
         for stem, by_code in partial.items():
             n_listed = len(listed[stem])
-            if n_listed > max_partial_categories or partial_weight <= 0:
+            if n_listed > max_partial_categories or partial_weight <= 0 or stem in common:
                 continue
             self._partial[stem] = {
                 code: (partial_weight * credit / n_listed, f"{word} ({phrase})")

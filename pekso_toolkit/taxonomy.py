@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -58,6 +59,30 @@ if TYPE_CHECKING:
 __all__ = ["Category", "Keyword", "Taxonomy"]
 
 AttributeValue = str | int | float | bool
+
+
+class YamlLoader(yaml.SafeLoader):
+    """Safe YAML loader where only ``true``/``false`` are booleans (as in YAML 1.2).
+
+    YAML 1.1 also reads ``yes``, ``no``, ``on`` and ``off`` as booleans, which would turn an
+    attribute named ``no`` (nomor) or a code ``ON`` into ``False``/``True``.
+    """
+
+
+YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text with :class:`YamlLoader`."""
+    return yaml.load(text, Loader=YamlLoader)
 
 
 def _error(message_id: str, message_en: str) -> TaxonomyError:
@@ -657,8 +682,8 @@ def _load_packaged(name: str, *, keywords: str | None = None) -> Taxonomy:
     key = (name, keywords)
     if key not in _PACKAGED:
         data_dir = resources.files("pekso_toolkit") / "data"
-        tax = Taxonomy.from_dict(yaml.safe_load(data_dir.joinpath(name).read_text("utf-8")))
+        tax = Taxonomy.from_dict(load_yaml(data_dir.joinpath(name).read_text("utf-8")))
         if keywords is not None:
-            tax = tax.with_keywords(yaml.safe_load(data_dir.joinpath(keywords).read_text("utf-8")))
+            tax = tax.with_keywords(load_yaml(data_dir.joinpath(keywords).read_text("utf-8")))
         _PACKAGED[key] = tax
     return _PACKAGED[key]

@@ -16,7 +16,15 @@ from typing import Any
 
 import yaml
 
-from pekso_toolkit.taxonomy import Category, Keyword, Taxonomy, _did_you_mean, _error, _frozen
+from pekso_toolkit.taxonomy import (
+    Category,
+    Keyword,
+    Taxonomy,
+    _did_you_mean,
+    _error,
+    _frozen,
+    load_yaml,
+)
 
 __all__ = ["parse_keywords", "read_yaml", "taxonomy_from_dict"]
 
@@ -91,7 +99,7 @@ def read_yaml(path: Path) -> Any:
             f"cannot read taxonomy file '{path}': {exc.strerror or exc}",
         ) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except yaml.YAMLError as exc:
         where = ""
         mark = getattr(exc, "problem_mark", None)

@@ -154,3 +154,17 @@ def test_office_names_are_shown_as_text(tmp_path) -> None:
         assert ("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>") in [
             tuple(o) for o in board.office.options
         ]  # Dropdown labels are plain text, not HTML
+
+
+def test_working_day_targets_count_working_days(tmp_path) -> None:
+    import dataclasses
+
+    from pekso_toolkit.durations import working_days
+
+    model = dataclasses.replace(MODEL, target_unit="working")
+    with CaseStore(tmp_path / "w.sqlite", worker="ani", model=model, clock=lambda: NOW) as store:
+        case_id = open_case(store, "A", "ani", "2025-06-02")  # a Monday
+        row = CaseBoard(store, as_of=AS_OF).frame().set_index("case_id").loc[case_id]
+        expected = float(working_days(pd.Timestamp("2025-06-02", tz="Asia/Jakarta"), AS_OF)[0])
+        assert row["days_in_stage"] == pytest.approx(expected)
+        assert row["days_in_stage"] < 28  # weekends (and holidays) do not count

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -268,47 +267,13 @@ def fmt_date(moment: datetime | None) -> str:
     return moment.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%Y-%m-%d")
 
 
-# ------------------------------------------------------------------------------------ threads
-_threads = threading.local()
-
-
-def on_this_thread(store: Any) -> Any:
-    """The store to use from the current thread.
-
-    JupyterLab may deliver widget events on a kernel subshell, i.e. another thread than the one
-    that ran the notebook cells, and a SQLite connection belongs to the thread that opened it.
-    On the main thread this is ``store`` itself; on any other thread it is a second store on the
-    same file (same worker, stage model, clock and time zone), opened once per thread. Writes
-    from both go through SQLite's own locking, so they never mix. An in-memory store has no
-    file to share and is returned as it is.
-    """
-    if threading.current_thread() is threading.main_thread():
-        return store
-    path = getattr(store, "path", None)
-    if path is None or str(path) == ":memory:":
-        return store
-    twins: dict[int, tuple[Any, Any]] = getattr(_threads, "twins", None) or {}
-    _threads.twins = twins
-    found = twins.get(id(store))
-    if found is not None and found[0]() is store:
-        return found[1]
-    twin = type(store)(
-        path,
-        worker=store.worker,
-        model=store.model,
-        clock=getattr(store, "_clock", None),
-        tz=store.tz,
-        lock_timeout=store.lock_timeout,
-    )
-    twins[id(store)] = (weakref.ref(store), twin)
-    return twin
-
-
 # ----------------------------------------------------------------------------------- base view
 class StoreView(w.VBox):
     """Base of the widgets that show a case store: re-read on every change notification.
 
-    Store calls go through :attr:`db` (the store usable from the current thread).
+    Store calls go through :attr:`db`. JupyterLab may deliver widget events on another thread
+    than the one that ran the cells; :class:`~pekso_toolkit.store.CaseStore` serialises its
+    own work, so the same store serves both.
     """
 
     def __init__(self, store: Any, **kwargs: Any) -> None:
@@ -319,8 +284,8 @@ class StoreView(w.VBox):
 
     @property
     def db(self) -> Any:
-        """The store, usable from the thread running now (see :func:`on_this_thread`)."""
-        return on_this_thread(self.store)
+        """The store the widget shows and writes to."""
+        return self.store
 
     def _concerns(self, case_id: str | None) -> bool:
         """Whether a change of ``case_id`` (None: any) needs this widget to re-read the store."""

@@ -72,7 +72,8 @@ class BottleneckExplorer(w.VBox):
     min_count : int
         Cells with fewer stays than this are suppressed (default 10).
     model : StageModel, optional
-        Stage order and labels (default: the stays' stages, else the default model).
+        Stage order, targets and labels (default: the stages and targets recorded on the stays
+        by ``time_in_stage``; labels of the default model).
 
     Attributes
     ----------
@@ -111,6 +112,7 @@ class BottleneckExplorer(w.VBox):
                 "stays again with time_in_stage(log, as_of=...) for that date"
             )
         self.as_of = to_utc(as_of) if as_of is not None else recorded
+        self._model = model  # None: the stays' own stages and targets
         self.model = model or StageModel.default()
         data = stays
         if "period" not in data.columns and "entered_at" in data.columns:
@@ -184,10 +186,10 @@ class BottleneckExplorer(w.VBox):
         key = (by, int(self.min_count.value))
         if key not in self._summaries:
             if by == _NO_GROUP:
-                table = stage_summary(self.stays, min_count=key[1], model=self.model)
+                table = stage_summary(self.stays, min_count=key[1], model=self._model)
                 table.insert(0, _ALL, pick("semua", "all"))
             else:
-                table = stage_summary(self.stays, by=by, min_count=key[1], model=self.model)
+                table = stage_summary(self.stays, by=by, min_count=key[1], model=self._model)
             self._summaries[key] = table
         return self._summaries[key]
 

