@@ -8,8 +8,9 @@ Text is reduced to comparable word stems in the same way for statements and keyw
 2. Informal spellings are expanded (``ortu`` -> ``orang tua``, ``gk`` -> ``tidak``) and filler
    words dropped, from ``pekso_toolkit/data/informal_id.yaml``.
 3. Latin words are stemmed with PySastrawi (``dipukuli`` -> ``pukul``); words the Indonesian
-   stemmer leaves alone and does not know get a light English suffix rule (``victims`` ->
-   ``victim``, ``begging`` -> ``beg``). Stems are memoised per word, so a word is stemmed once
+   stemmer leaves alone and does not know are tried as informal verb forms (``mukul``,
+   ``dipukulin`` -> ``pukul``; accepted only when the root is in Sastrawi's dictionary), else
+   get a light English suffix rule (``victims`` -> ``victim``, ``begging`` -> ``beg``). Stems are memoised per word, so a word is stemmed once
    per process.
 
 A keyword matches when all its stems occur within a short window of the statement (any order).
@@ -100,6 +101,28 @@ def _english_stem(word: str) -> str:
     return word
 
 
+# informal (Jakarta-style) verb forms: nasal prefix without me-, suffix -in for -kan/-i
+_NASAL = (("nge", ("",)), ("ng", ("", "k")), ("ny", ("s", "c")), ("m", ("p",)), ("n", ("t",)))
+
+
+def _informal_stem(word: str, stemmer: Any, dictionary: Any) -> str | None:
+    """Root of an informal verb form (mukul -> pukul, dipukulin -> pukul), if it is a known word."""
+    candidates: list[str] = []
+    if word.endswith("in") and len(word) > 5:
+        candidates.append(word[:-2])
+    for prefix, replacements in _NASAL:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            rest = word[len(prefix) :]
+            candidates += [r + rest for r in replacements]
+    for candidate in candidates:
+        if dictionary.contains(candidate):
+            return candidate
+        stem = stemmer.stem_word(candidate)
+        if stem != candidate and dictionary.contains(stem):
+            return str(stem)
+    return None
+
+
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     """Stem of one lower-case word (memoised: stemming is the slow step)."""
@@ -110,7 +133,7 @@ def _stem(word: str) -> str:
     stemmer, dictionary = _sastrawi()
     stem = stemmer.stem_word(word) if len(word) > 3 else word
     if stem == word and not dictionary.contains(word):
-        stem = _english_stem(word)
+        stem = _informal_stem(word, stemmer, dictionary) or _english_stem(word)
     return aliases.get(stem, stem)
 
 

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -89,8 +88,36 @@ def _error(message_id: str, message_en: str) -> TaxonomyError:
     return TaxonomyError(f"{message_id} / {message_en}")
 
 
+class FrozenMap(Mapping[Any, Any]):
+    """A read-only mapping (unlike ``types.MappingProxyType`` it can be pickled)."""
+
+    __slots__ = ("_data",)
+    _data: dict[Any, Any]
+
+    def __init__(self, data: Mapping[Any, Any] | None = None) -> None:
+        object.__setattr__(self, "_data", dict(data or {}))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("FrozenMap is read-only")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenMap, (self._data,))
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+
 def _frozen(mapping: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
+    return FrozenMap(mapping)
 
 
 def _close_matches(code: str, known: Iterable[str]) -> list[str]:
@@ -232,8 +259,8 @@ def _check_tree(name: str, categories: Sequence[Category]) -> _Index:
                 f"keywords belong on leaves; '{cat.code}' has categories under it",
             )
     return _Index(
-        by_code=MappingProxyType(by_code),
-        children=MappingProxyType({k: tuple(v) for k, v in children.items()}),
+        by_code=FrozenMap(by_code),
+        children=FrozenMap({k: tuple(v) for k, v in children.items()}),
         leaves=leaves,
         depth=max(c.level for c in categories),
     )
@@ -370,10 +397,17 @@ class Taxonomy:
                     f"keywords belong on leaves; '{code}' has categories under it",
                 )
             parsed[code] = parse_keywords(entries, code)
-        cats = tuple(
-            replace(c, keywords=parsed[c.code]) if c.code in parsed else c for c in self.categories
-        )
-        return replace(self, categories=cats)
+
+        def with_new(categories: Iterable[Category]) -> tuple[Category, ...]:
+            return tuple(
+                replace(c, keywords=parsed[c.code]) if c.code in parsed else c for c in categories
+            )
+
+        alternatives = {
+            name: replace(alt, categories=with_new(alt.categories))
+            for name, alt in self.alternatives.items()
+        }
+        return replace(self, categories=with_new(self.categories), alternatives=alternatives)
 
     # ----------------------------------------------------------------- lookups
     def __len__(self) -> int:

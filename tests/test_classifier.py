@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import pickle
 from pathlib import Path
 from types import ModuleType
 
@@ -94,6 +95,15 @@ def test_fit_returns_self_and_predicts_leaf_codes(
     assert list(proba.columns) == fitted.classes_ and len(fitted.classes_) == 26
     assert np.allclose(proba.sum(axis=1), 1.0) and (proba.index == test_split.index).all()
     assert fitted.predict_proba([]).shape == (0, 26)
+
+
+def test_fitted_classifier_survives_pickling(
+    fitted: ProblemClassifier, test_split: pd.DataFrame
+) -> None:
+    restored = pickle.loads(pickle.dumps(fitted))
+    texts = list(test_split["text"][:20])
+    pd.testing.assert_frame_equal(restored.predict_proba(texts), fitted.predict_proba(texts))
+    assert restored.taxonomy == fitted.taxonomy
 
 
 def test_fit_is_deterministic(data: pd.DataFrame) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import pickle
 import re
 from pathlib import Path
 
@@ -113,6 +114,8 @@ def test_category_and_taxonomy_are_immutable(ppks: Taxonomy) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ppks.name = "other"  # type: ignore[misc]
     assert Taxonomy.ppks() is ppks or Taxonomy.ppks() == ppks
+    assert pickle.loads(pickle.dumps(ppks)) == ppks
+    assert hash(ppks) == hash(pickle.loads(pickle.dumps(ppks)))
 
 
 # --------------------------------------------------------------------- roll-ups
@@ -362,4 +365,5 @@ def test_with_keywords_rejects_unknown_and_internal_codes(ppks: Taxonomy) -> Non
         ppks.with_keywords({"AT": [{"x": -1}]})
     changed = ppks.with_keywords({"AT": ["kata baru"]})
     assert [k.text for k in changed.category("AT").keywords] == ["kata baru"]
+    assert [k.text for k in changed.hierarchy("pp39").category("AT").keywords] == ["kata baru"]
     assert len(ppks.category("AT").keywords) > 1  # the original is unchanged
