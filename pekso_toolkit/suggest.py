@@ -10,8 +10,8 @@ Text is reduced to comparable word stems in the same way for statements and keyw
 3. Latin words are stemmed with PySastrawi (``dipukuli`` -> ``pukul``); words the Indonesian
    stemmer leaves alone and does not know are tried as informal verb forms (``mukul``,
    ``dipukulin`` -> ``pukul``; accepted only when the root is in Sastrawi's dictionary), else
-   get a light English suffix rule (``victims`` -> ``victim``, ``begging`` -> ``beg``). Stems are memoised per word, so a word is stemmed once
-   per process.
+   get a light English suffix rule (``victims`` -> ``victim``, ``begging`` -> ``beg``). Stems
+   are memoised per word, so a word is stemmed once per process.
 
 A keyword matches when all its stems occur within a short window of the statement (any order).
 Its weight is 1 for a word, 2 for two words, 3 for longer phrases, times an optional weight from
@@ -102,7 +102,7 @@ def _english_stem(word: str) -> str:
 
 
 # informal (Jakarta-style) verb forms: nasal prefix without me-, suffix -in for -kan/-i
-_NASAL = (("nge", ("",)), ("ng", ("", "k")), ("ny", ("s", "c")), ("m", ("p",)), ("n", ("t",)))
+_NASAL = (("nge", ("",)), ("ng", ("", "k")), ("ny", ("c", "s")), ("m", ("p",)), ("n", ("t",)))
 
 
 def _informal_stem(word: str, stemmer: Any, dictionary: Any) -> str | None:

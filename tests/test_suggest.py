@@ -28,6 +28,14 @@ def test_tokens_expand_informal_spellings_and_stem() -> None:
     assert normalise("Ortu gk peduli!") == "orang tua tidak peduli"
 
 
+def test_tokens_informal_verb_forms() -> None:
+    assert tokens("mukul") == tokens("dipukulin") == tokens("memukul") == ["pukul"]
+    assert tokens("nyiksa") == tokens("disiksa") == ["siksa"]
+    assert tokens("nyuri") == tokens("mencuri") == ["curi"]
+    assert tokens("ngancam") == tokens("diancam") == ["ancam"]
+    assert tokens("mabok") == ["mabuk"]
+
+
 def test_tokens_reduplication_keeps_base_word() -> None:
     assert tokens("minta-minta") == tokens("minta2") == tokens("meminta-minta")
     assert tokens("anak-anak")[0] == "anak" and tokens("anak2")[0] == "anak"
@@ -55,6 +63,7 @@ def test_stemming_is_memoised(ppks: Taxonomy) -> None:
     [
         ("anjal di lampu merah", "AJ"),
         ("korban KDRT", "KTK"),
+        ("ortu sering mukul anak", "AKTK"),
         ("lansia hidup sendiri", "LUT"),
         ("ODGJ dipasung keluarga", "PD"),
         ("anak putus sekolah", "AT"),
@@ -115,6 +124,8 @@ def test_partial_phrase_words_are_shown_with_their_phrase(ppks: Taxonomy) -> Non
         "!!! ... ??? ---",
         "12345 678",
         "Hari ini cuaca cerah, rapat dimulai pukul sembilan.",
+        "ingin belajar menjahit",
+        "orang tua dan keluarga datang ke kantor",
         "مرحبا كيف حالك",
         "ꦲꦤꦏ꧀ꦏꦸꦩꦭꦸꦮ",
         "😢😢🏠🙏",
