@@ -1,4 +1,4 @@
-"""Checks on the committed notebooks that nbval does not make: outputs stored, parameters, privacy."""
+"""Checks on the committed notebooks beyond nbval: stored outputs, parameters, privacy."""
 
 from __future__ import annotations
 
