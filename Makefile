@@ -53,7 +53,7 @@ report: $(STAMP)
 
 ## make dashboard: the supervisor page (notebook 03) served by Voila on localhost
 dashboard: $(STAMP)
-	$(BIN)/voila notebooks/03_bottleneck_supervisor.ipynb --Voila.ip=127.0.0.1 --no-browser
+	$(BIN)/voila notebooks/03_bottleneck_supervisor.ipynb --Voila.ip=127.0.0.1 --no-browser $(DASHBOARD_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/time_in_stage.py
