@@ -94,7 +94,7 @@ def test_summaries_are_computed_once_per_grouping(stays, monkeypatch) -> None:
         return real(*args, **kwargs)
 
     monkeypatch.setattr(explorer_module, "stage_summary", counting)
-    explorer = BottleneckExplorer(stays)
+    explorer = BottleneckExplorer(stays, warm_up=False)
     for grouping in ("_none", "office", "_none", "office"):
         explorer.grouping.value = grouping
         for stage in (None, "asesmen", None):
@@ -104,6 +104,27 @@ def test_summaries_are_computed_once_per_grouping(stays, monkeypatch) -> None:
     explorer.value.value = "overdue_share"
     explorer.value.value = "median_days"
     assert explorer.plot.value == first_png  # the drawn plot is reused
+
+
+def test_warm_up_computes_every_grouping_in_the_background(stays, monkeypatch) -> None:
+    calls: list[object] = []
+    real = explorer_module.stage_summary
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("by"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(explorer_module, "stage_summary", counting)
+    explorer = BottleneckExplorer(stays)
+    assert explorer.warm_up is not None
+    explorer.warm_up.join(timeout=60)
+    groupings = [str(value) for _, value in explorer.grouping.options]
+    assert len(groupings) > 1
+    n_calls = len(calls)
+    for grouping in groupings:  # every choice is now served from the cache
+        explorer.grouping.value = grouping
+    assert len(calls) == n_calls
+    assert {None if g == "_none" else g for g in groupings} <= set(calls)
 
 
 def test_plot_is_a_png_of_the_shown_view(stays) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -70,10 +71,13 @@ class BottleneckExplorer(w.VBox):
         Columns offered as groupings (default: those of ``office, worker, category, period``
         present on the stays).
     min_count : int
-        Cells with fewer stays than this are suppressed (default 10).
+        Cells with fewer stays than this are suppressed (default 11: counts 1–10 are hidden).
     model : StageModel, optional
         Stage order, targets and labels (default: the stages and targets recorded on the stays
         by ``time_in_stage``; labels of the default model).
+    warm_up : bool
+        Compute the summaries of the other groupings in a background thread right away, so
+        that changing the grouping later re-renders at once (default True).
 
     Attributes
     ----------
@@ -95,8 +99,9 @@ class BottleneckExplorer(w.VBox):
         *,
         as_of: Any = None,
         groupings: Sequence[str] | None = None,
-        min_count: int = 10,
+        min_count: int = 11,
         model: StageModel | None = None,
+        warm_up: bool = True,
     ) -> None:
         super().__init__()
         for col in ("stage", "days", "observed"):
@@ -167,6 +172,12 @@ class BottleneckExplorer(w.VBox):
         self.add_class("pekso-explorer")
         name_fields(self, ("grouping", "stage", "value", "min_count", "table", "plot"))
         self.render()
+        self.warm_up: threading.Thread | None = None
+        if warm_up:
+            # the first look at a grouping fits one Kaplan-Meier curve per cell (about a second
+            # on 100k stays): compute the other groupings while the user reads the first view
+            self.warm_up = threading.Thread(target=self.precompute, daemon=True)
+            self.warm_up.start()
 
     # ----------------------------------------------------------------------------- data
     def _stage_label(self, stage_id: str) -> str:
@@ -184,14 +195,16 @@ class BottleneckExplorer(w.VBox):
         """
         by = grouping if grouping is not None else str(self.grouping.value)
         key = (by, int(self.min_count.value))
-        if key not in self._summaries:
+        table = self._summaries.get(key)
+        if table is None:
             if by == _NO_GROUP:
                 table = stage_summary(self.stays, min_count=key[1], model=self._model)
                 table.insert(0, _ALL, pick("semua", "all"))
             else:
                 table = stage_summary(self.stays, by=by, min_count=key[1], model=self._model)
-            self._summaries[key] = table
-        return self._summaries[key]
+            # the background warm-up may have stored the same table meanwhile: keep the first
+            table = self._summaries.setdefault(key, table)
+        return table
 
     def precompute(self) -> None:
         """Compute the summary of every grouping now, so that no later choice has to wait."""
