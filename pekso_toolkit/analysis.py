@@ -25,7 +25,7 @@ from pekso_toolkit.durations import (
     to_utc,
 )
 from pekso_toolkit.i18n import bilingual
-from pekso_toolkit.privacy import suppress_small_cells
+from pekso_toolkit.privacy import as_list, suppress_small_cells
 from pekso_toolkit.stages import StageModel
 
 __all__ = [
@@ -60,14 +60,6 @@ _STAY_NEEDS = ("case_id", "stage", "days", "observed")
 
 
 # ---------------------------------------------------------------------------------- helpers
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return list(value)
-
-
 def _check_stays(stays: pd.DataFrame, by: list[str]) -> None:
     if not isinstance(stays, pd.DataFrame):
         raise TypeError(
@@ -246,7 +238,7 @@ def stage_summary(
         the stays are still open and long): it is not known yet, and no number is made up.
         Days are in the unit of the stays (``attrs["days"]``: calendar or working).
     """
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     _check_stays(stays, by_cols)
     stage_ids = _stage_ids(stays, model)
     target_map = _targets(stays, targets, model)
@@ -486,7 +478,7 @@ def bottlenecks(
             f"the stays were computed as of {pd.Timestamp(recorded).tz_convert(LOCAL_TZ)}, not "
             f"{when.tz_convert(LOCAL_TZ)}; run time_in_stage(log, as_of=...) with the same date"
         )
-    by_cols = _as_list(by)
+    by_cols = as_list(by)
     summary = stage_summary(stays, by=by_cols or None, targets=targets, model=model)
     stage_ids = _stage_ids(stays, model)
     target_map = _targets(stays, targets, model)

@@ -20,7 +20,8 @@ __all__ = ["SUPPRESSED_COLUMN", "suppress_small_cells"]
 SUPPRESSED_COLUMN = "suppressed"
 
 
-def _as_list(value: str | Sequence[str] | None) -> list[str]:
+def as_list(value: str | Sequence[str] | None) -> list[str]:
+    """A column name or a list of names as a list (None: empty)."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -113,7 +114,7 @@ def suppress_small_cells(
         if missing:
             raise KeyError(f"count column(s) {missing} are not in the table")
     sources = _derived_sources(out, counts, derived)
-    block_keys = [_as_list(m) for m in margins] if margins else [[]]
+    block_keys = [as_list(m) for m in margins] if margins else [[]]
     for keys in block_keys:
         missing = [k for k in keys if k not in out.columns]
         if missing:
@@ -188,9 +189,9 @@ def _derived_sources(
             and not pd.api.types.is_bool_dtype(table[c].dtype)
         }
     if isinstance(derived, Mapping):
-        sources = {col: _as_list(src) for col, src in derived.items()}
+        sources = {col: as_list(src) for col, src in derived.items()}
     else:
-        sources = {col: list(counts) for col in _as_list(derived)}
+        sources = {col: list(counts) for col in as_list(derived)}
     for col, srcs in sources.items():
         if col not in table.columns:
             raise KeyError(f"derived column {col!r} is not in the table")

@@ -14,7 +14,7 @@ import pandas as pd
 
 from pekso_toolkit.durations import to_utc
 from pekso_toolkit.i18n import pick
-from pekso_toolkit.privacy import suppress_small_cells
+from pekso_toolkit.privacy import as_list, suppress_small_cells
 from pekso_toolkit.stages import FORGOTTEN, StageModel
 
 __all__ = [
@@ -108,7 +108,7 @@ def forgotten_summary(
         ``share_forgotten`` (``n_forgotten / n_cases``), and ``suppressed`` when ``min_count``
         is given.
     """
-    keys = [by] if isinstance(by, str) else list(by or [])
+    keys = as_list(by)
     present = [f for f in FORGOTTEN_FLAGS if f in flags.columns]
     if not present:
         raise ValueError(
