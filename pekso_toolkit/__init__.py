@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pekso_toolkit import datasets
-from pekso_toolkit.analysis import bottlenecks, stage_summary, survival_fits, transitions, wip
+from pekso_toolkit.analysis import bottlenecks, stage_summary, survival_fits
 from pekso_toolkit.categories import (
     ScopeCoverage,
     category_summary,
@@ -34,6 +34,7 @@ from pekso_toolkit.errors import (
     TaxonomyError,
 )
 from pekso_toolkit.eventlog import EventLog, LoadReport, load_events, read_xes
+from pekso_toolkit.flow import transitions, wip
 from pekso_toolkit.i18n import get_language, set_language
 from pekso_toolkit.plotting import (
     plot_bottlenecks,

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.eventlog import DEFAULT_TZ, EventLog, load_events
+from pekso_toolkit.eventlog import EventLog, load_events
+from pekso_toolkit.timestamps import DEFAULT_TZ
 
 if TYPE_CHECKING:
     from pekso_toolkit.store import CaseStore

@@ -8,13 +8,7 @@ accounts for every input row.
 
 from __future__ import annotations
 
-import csv
-import difflib
-import gzip
 import html
-import io
-import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +19,12 @@ import pandas as pd
 
 from pekso_toolkit.errors import EventLogError
 from pekso_toolkit.i18n import pick
+from pekso_toolkit.readers import XES_COLUMNS, read_source, read_xes, resolve_column
 from pekso_toolkit.stages import StageModel, normalise_name
+from pekso_toolkit.timestamps import DEFAULT_TZ, parse_timestamps
 
 __all__ = ["REASONS", "EventLog", "LoadReport", "load_events", "read_xes", "tie_rank"]
 
-DEFAULT_TZ = "Asia/Jakarta"
-XES_COLUMNS = {"case": "case:concept:name", "stage": "concept:name", "timestamp": "time:timestamp"}
 
 #: Reason codes of the data-quality report:
 #: code -> (Bahasa Indonesia, English, what to do (id), what to do (en)).
@@ -134,43 +128,6 @@ REASONS: dict[str, tuple[str, str, str, str]] = {
         "Add the closure event, or remove the reopening.",
     ),
 }
-_REPAIRS = {
-    "stage_name_folded",
-    "stage_label",
-    "stage_alias",
-    "case_id_trimmed",
-    "excel_serial_date",
-    "mixed_date_format",
-    "naive_time_in_mixed_column",
-}
-
-_INDONESIAN_MONTHS = {
-    "januari": "january",
-    "februari": "february",
-    "pebruari": "february",
-    "maret": "march",
-    "mei": "may",
-    "juni": "june",
-    "juli": "july",
-    "agustus": "august",
-    "oktober": "october",
-    "desember": "december",
-    "agu": "aug",
-    "agt": "aug",
-    "ags": "aug",
-    "okt": "oct",
-    "des": "dec",
-}
-_MONTH_RE = re.compile(
-    r"\b(" + "|".join(sorted(_INDONESIAN_MONTHS, key=len, reverse=True)) + r")\b"
-)
-# an offset after a time of day ("...10:00+07:00", "...10:00:00Z"); a date such as "05-01-2024"
-# ends like an offset but has no time before it
-_TZ_RE = r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$"
-_SERIAL_RE = r"^\d{4,5}(?:\.\d+)?$"
-# Excel serial numbers from 1954-10-04 to 2119-01-01: anything else is not taken for a date
-_SERIAL_MIN, _SERIAL_MAX = 20000, 80000
-_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
 def _reason_text(code: str, lang: str | None = None) -> str:
@@ -405,166 +362,6 @@ def _empty_issues() -> pd.DataFrame:
     )
 
 
-# ---------------------------------------------------------------------------------------- reading
-def read_xes(path: str | Path) -> pd.DataFrame:
-    """Read an XES 1.0 event log (``.xes`` or ``.xes.gz``) into a flat DataFrame.
-
-    Returns one row per ``<event>`` with every event attribute under its XES key (e.g.
-    ``concept:name``, ``time:timestamp``, ``org:resource``) and every trace attribute prefixed
-    with ``case:`` (e.g. ``case:concept:name``). Values are kept as the text in the file; nested
-    (list/container) attributes are left out.
-    """
-    path = Path(path)
-    opener: Any = gzip.open if path.name.endswith(".gz") else open
-    rows: list[dict[str, str]] = []
-    trace_events: list[dict[str, str]] = []
-    trace_attrs: dict[str, str] = {}
-    stack: list[str] = []  # element tags from the root down
-    try:
-        with opener(path, "rb") as fh:
-            for action, elem in ET.iterparse(fh, events=("start", "end")):
-                tag = elem.tag.rsplit("}", 1)[-1]
-                if action == "start":
-                    stack.append(tag)
-                    if tag == "trace":
-                        trace_events, trace_attrs = [], {}
-                    elif tag == "event" and "trace" in stack:
-                        trace_events.append({})
-                    continue
-                stack.pop()
-                parent = stack[-1] if stack else ""
-                if "key" in elem.attrib and parent in ("event", "trace"):
-                    key, value = elem.attrib["key"], elem.attrib.get("value", "")
-                    if parent == "event":
-                        trace_events[-1][key] = value
-                    else:
-                        trace_attrs["case:" + key] = value
-                elif tag == "trace":
-                    for ev in trace_events:
-                        rows.append({**trace_attrs, **ev})
-                    elem.clear()
-    except (ET.ParseError, OSError, EOFError) as exc:
-        raise EventLogError(f"{path}: not a readable XES file ({exc})") from None
-    if not rows:
-        raise EventLogError(f"{path}: the XES file holds no events inside <trace> elements")
-    return pd.DataFrame(rows)
-
-
-def _sniff_delimiter(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def _read_csv(path: Path, encoding: str | None, notes: list[str]) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
-    if encoding is None:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")
-            notes.append(
-                "Berkas bukan UTF-8; dibaca sebagai Windows-1252 / "
-                "file is not UTF-8; read as Windows-1252 (pass encoding= to choose)"
-            )
-    else:
-        try:
-            text = raw.decode(encoding)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise EventLogError(f"{path}: cannot decode as {encoding!r} ({exc})") from None
-    sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
-    if sep != ",":
-        notes.append(f"Pemisah kolom / column delimiter: {sep!r}")
-    try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,  # blank lines keep their row number, then are left out
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise EventLogError(
-            f"{path}: cannot read the file as a table ({exc}); check that every row has the same "
-            "number of columns and that quotes are closed"
-        ) from None
-    return _spreadsheet_rows(frame, notes)
-
-
-def _spreadsheet_rows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Number rows as a spreadsheet shows them (header = row 1); leave out empty rows."""
-    frame.index = pd.RangeIndex(2, 2 + len(frame))
-    blank = frame.isna().all(axis=1).to_numpy()
-    if blank.any():
-        notes.append(
-            f"{int(blank.sum())} baris kosong dilewati / {int(blank.sum())} empty rows skipped"
-        )
-        frame = frame[~blank]
-    return frame
-
-
-def _read_source(
-    source: pd.DataFrame | str | Path, *, encoding: str | None, sheet_name: str | int
-) -> tuple[pd.DataFrame, str, list[str]]:
-    notes: list[str] = []
-    if isinstance(source, pd.DataFrame):
-        return source.copy(), "DataFrame", notes
-    if not isinstance(source, str | Path):
-        raise EventLogError(
-            f"source must be a DataFrame or a path to a .csv, .xlsx, .parquet or .xes file, "
-            f"not {type(source).__name__}"
-        )
-    path = Path(source)
-    if not path.exists():
-        raise EventLogError(f"file not found: {path}")
-    if path.is_dir():
-        raise EventLogError(f"{path} is a folder; give the path of the export file")
-    name = path.name.lower()
-    if name.endswith((".xes", ".xes.gz")):
-        frame = read_xes(path)
-        frame.index = pd.RangeIndex(1, 1 + len(frame))
-    elif name.endswith((".csv", ".tsv", ".txt")):
-        frame = _read_csv(path, encoding, notes)
-    elif name.endswith((".xlsx", ".xlsm", ".xls")):
-        if path.stat().st_size == 0:
-            raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
-        try:
-            frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
-        except (ValueError, OSError, KeyError) as exc:
-            raise EventLogError(f"{path}: cannot read the Excel file ({exc})") from None
-        frame = _spreadsheet_rows(frame, notes)
-    elif name.endswith(".parquet"):
-        try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
-            raise EventLogError(f"{path}: cannot read the parquet file ({exc})") from None
-        frame.index = pd.RangeIndex(1, 1 + len(frame))
-    else:
-        raise EventLogError(
-            f"{path}: unknown file type {path.suffix!r}; use .csv, .xlsx, .parquet, .xes or .xes.gz"
-        )
-    return frame, str(path), notes
-
-
-def _resolve_column(frame: pd.DataFrame, wanted: str, role: str, source: str) -> str:
-    if wanted in frame.columns:
-        return wanted
-    folded = {normalise_name(c): c for c in frame.columns}
-    if normalise_name(wanted) in folded:
-        return str(folded[normalise_name(wanted)])
-    close = difflib.get_close_matches(wanted, [str(c) for c in frame.columns], n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise EventLogError(
-        f"{source}: no column {wanted!r} for the {role}. The columns are: "
-        f"{', '.join(repr(str(c)) for c in frame.columns)}.{hint} "
-        f"Pass {role}='<column name>' to load_events."
-    )
-
-
 # ---------------------------------------------------------------------------------------- parsing
 def _parse_case_ids(raw: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
     """Return (case ids as string, missing mask, trimmed mask, sort codes).
@@ -636,157 +433,6 @@ def _parse_stages(
     unknown = ~missing & (stage_codes < 0)
     repair = np.where(row_missing, "", u_repair[safe] if len(uniques) else "")
     return stage_codes, missing, unknown, repair
-
-
-def _localise(values: pd.Series, tz: str) -> pd.Series:
-    if values.dt.tz is None:
-        values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    return values.dt.tz_convert("UTC")
-
-
-_DAYFIRST_FORMATS = (
-    "%d/%m/%Y",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y %H:%M:%S",
-    "%d-%m-%Y",
-    "%d-%m-%Y %H:%M",
-    "%d-%m-%Y %H:%M:%S",
-    "%d.%m.%Y",
-    "%d.%m.%Y %H:%M",
-    "%d/%m/%y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%d %B %Y %H:%M",
-    "%d %b %Y %H:%M",
-)
-
-
-#: how explicit each date form is: breaks ties when a column mixes forms equally often
-_FORM_RANK = {"iso_tz": 2, "iso": 1, "dayfirst": 0, "monthfirst": 0}
-
-
-def _swap(fmt: str) -> str:
-    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
-
-
-def _parse_timestamps(
-    raw: pd.Series, *, tz: str, dayfirst: bool
-) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    """Parse a column of dates to UTC.
-
-    Returns (timestamps, missing mask, bad mask (with reason code array), repair code array, notes).
-    """
-    n = len(raw)
-    notes: list[str] = []
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-    repair = np.array([""] * n, dtype=object)
-    bad = np.array([""] * n, dtype=object)
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        out = raw.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        return out, out.isna().to_numpy(), bad, repair, notes
-    if pd.api.types.is_datetime64_dtype(raw):
-        notes.append(_naive_note(tz))
-        out = _localise(raw, tz).astype("datetime64[ns, UTC]")
-        return out, out.isna().to_numpy(), bad, repair, notes
-
-    values = raw.astype(object)
-    is_na = values.isna().to_numpy()
-    kinds = values.map(type)
-    is_ts = kinds.isin([pd.Timestamp, __import__("datetime").datetime]).to_numpy()
-    is_date = kinds.map(lambda k: k.__name__ == "date").to_numpy(dtype=bool)
-    is_num = kinds.isin([int, float, np.int64, np.float64]).to_numpy() & ~is_na
-    text = values.where(~(is_ts | is_date | is_num | is_na)).astype("string").str.strip()
-    is_empty = (text == "").fillna(False).to_numpy(dtype=bool)
-    missing = is_na | is_empty
-
-    # datetime objects (Excel cells, DataFrames of objects)
-    if is_ts.any() or is_date.any():
-        objs = pd.to_datetime(values[is_ts | is_date].astype(object), errors="coerce", utc=False)
-        if getattr(objs.dt, "tz", None) is None:
-            out[is_ts | is_date] = _localise(objs, tz)
-            notes.append(_naive_note(tz))
-        else:
-            out[is_ts | is_date] = objs.dt.tz_convert("UTC")
-    # Excel serial numbers, as numbers or as digit strings
-    serial_text = text.str.match(_SERIAL_RE).fillna(False).to_numpy(dtype=bool)
-    serial = np.zeros(n, dtype=float)
-    serial[is_num] = values[is_num].astype(float).to_numpy()
-    serial[serial_text] = text[serial_text].astype(float).to_numpy()
-    is_serial = is_num | serial_text
-    ok_serial = is_serial & (serial >= _SERIAL_MIN) & (serial <= _SERIAL_MAX)
-    if ok_serial.any():
-        as_dt = _EXCEL_EPOCH + pd.to_timedelta(serial[ok_serial], unit="D")
-        out[ok_serial] = _localise(pd.Series(as_dt, index=raw.index[ok_serial]).dt.round("s"), tz)
-        repair[ok_serial] = "excel_serial_date"
-        notes.append(_naive_note(tz))
-    bad[is_serial & ~ok_serial] = "unparseable_timestamp"
-
-    todo = ~(missing | is_ts | is_date | is_serial)
-    has_tz = text.str.contains(_TZ_RE, regex=True).fillna(False).to_numpy(dtype=bool) & todo
-    fmt_label = np.array([""] * n, dtype=object)
-    if has_tz.any():
-        parsed = pd.to_datetime(text[has_tz], format="ISO8601", errors="coerce", utc=True)
-        out[has_tz] = parsed
-        fmt_label[has_tz] = np.where(parsed.notna().to_numpy(), "iso_tz", "")
-    naive = todo & ~has_tz
-    if naive.any():
-        sub = text[naive]
-        parsed = pd.to_datetime(sub, format="ISO8601", errors="coerce")
-        got = parsed.notna().to_numpy()
-        idx = np.flatnonzero(naive)
-        fmt_label[idx[got]] = "iso"
-        remaining = sub[~got]
-        if len(remaining):
-            translated = remaining.str.lower().str.replace(
-                _MONTH_RE, lambda m: _INDONESIAN_MONTHS[m.group(0)], regex=True
-            )
-            fmts = _DAYFIRST_FORMATS if dayfirst else tuple(_swap(f) for f in _DAYFIRST_FORMATS)
-            result = pd.Series(pd.NaT, index=remaining.index, dtype="datetime64[ns]")
-            for fmt in fmts:
-                left = result.isna()
-                if not left.any():
-                    break
-                result[left] = pd.to_datetime(translated[left], format=fmt, errors="coerce")
-            parsed = parsed.copy()
-            parsed[~got] = result
-            label = "dayfirst" if dayfirst else "monthfirst"
-            fmt_label[idx[~got]] = np.where(result.notna().to_numpy(), label, "")
-            # values that only parse the other way round are reported as such
-            still = result.isna()
-            if still.any():
-                other = tuple(_swap(f) for f in fmts)
-                alt = pd.Series(pd.NaT, index=translated[still].index, dtype="datetime64[ns]")
-                for fmt in other:
-                    left = alt.isna()
-                    alt[left] = pd.to_datetime(translated[still][left], format=fmt, errors="coerce")
-                pos = raw.index.get_indexer(alt.index[alt.notna()])
-                bad[pos] = "ambiguous_date_order"
-        localised = _localise(parsed, tz)
-        out[naive] = localised
-        if (fmt_label[naive] != "").any():
-            notes.append(_naive_note(tz))
-    # a mixed column: minority formats are repairs
-    labels = pd.Series(fmt_label[fmt_label != ""])
-    if labels.nunique() > 1:
-        # the most common form is the column's own; on a tie, the more explicit form is
-        counts = labels.value_counts()
-        main = max(counts.index, key=lambda form: (counts[form], _FORM_RANK[form]))
-        naive_in_tz_col = (fmt_label != "") & (fmt_label != "iso_tz")
-        if main == "iso_tz":
-            repair[naive_in_tz_col] = "naive_time_in_mixed_column"
-        elif main in ("iso",):
-            repair[fmt_label == ("dayfirst" if dayfirst else "monthfirst")] = "mixed_date_format"
-    unreadable = todo & out.isna().to_numpy() & (bad == "")
-    bad[unreadable] = "unparseable_timestamp"
-    bad[missing] = ""
-    return out, missing, bad, repair, notes
-
-
-def _naive_note(tz: str) -> str:
-    return (
-        f"Waktu tanpa zona waktu dibaca sebagai {tz} / "
-        f"times without a time zone were read as {tz} (pass tz= to change)"
-    )
 
 
 # ---------------------------------------------------------------------------------------- sorting
@@ -918,7 +564,7 @@ def load_events(
                 f"stage_map points to stage(s) not in the stage model: {wrong}; "
                 f"use one of: {', '.join(model.ids)}"
             )
-    frame, source_name, notes = _read_source(source, encoding=encoding, sheet_name=sheet_name)
+    frame, source_name, notes = read_source(source, encoding=encoding, sheet_name=sheet_name)
     is_xes = source_name.lower().endswith((".xes", ".xes.gz"))
     if is_xes:
         case = XES_COLUMNS["case"] if case == "case_id" else case
@@ -926,9 +572,9 @@ def load_events(
         timestamp = XES_COLUMNS["timestamp"] if timestamp == "timestamp" else timestamp
     if len(frame.columns) == 0:
         raise EventLogError(f"{source_name}: the table has no columns; is the file empty?")
-    case_col = _resolve_column(frame, case, "case", source_name)
-    stage_col = _resolve_column(frame, stage, "stage", source_name)
-    ts_col = _resolve_column(frame, timestamp, "timestamp", source_name)
+    case_col = resolve_column(frame, case, "case", source_name)
+    stage_col = resolve_column(frame, stage, "stage", source_name)
+    ts_col = resolve_column(frame, timestamp, "timestamp", source_name)
     if len(frame) == 0:
         raise EventLogError(
             f"{source_name}: the table has column names but no rows; export the data again"
@@ -941,7 +587,7 @@ def load_events(
     stage_codes, stage_missing, stage_unknown, stage_repair = _parse_stages(
         frame[stage_col], model, stage_map
     )
-    stamps, ts_missing, ts_bad, ts_repair, ts_notes = _parse_timestamps(
+    stamps, ts_missing, ts_bad, ts_repair, ts_notes = parse_timestamps(
         frame[ts_col], tz=tz, dayfirst=dayfirst
     )
     notes.extend(dict.fromkeys(ts_notes))

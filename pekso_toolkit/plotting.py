@@ -284,12 +284,12 @@ def plot_survival(
 def plot_wip(
     wip_frame: pd.DataFrame, *, ax: Axes | None = None, model: StageModel | None = None
 ) -> Axes:
-    """Backlog per stage over time as stacked areas (from :func:`~pekso_toolkit.analysis.wip`).
+    """Backlog per stage over time as stacked areas (from :func:`~pekso_toolkit.flow.wip`).
 
     Parameters
     ----------
     wip_frame : pandas.DataFrame
-        Output of :func:`~pekso_toolkit.analysis.wip`.
+        Output of :func:`~pekso_toolkit.flow.wip`.
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure).
     model : StageModel, optional

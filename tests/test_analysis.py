@@ -14,10 +14,9 @@ from pekso_toolkit.analysis import (
     bottlenecks,
     stage_summary,
     survival_fits,
-    transitions,
-    wip,
 )
 from pekso_toolkit.durations import time_in_stage
+from pekso_toolkit.flow import transitions, wip
 from pekso_toolkit.stages import StageModel
 
 MODEL = StageModel.default()

@@ -12,8 +12,9 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 from simlog import simulate
 
-from pekso_toolkit.analysis import stage_summary, wip
+from pekso_toolkit.analysis import stage_summary
 from pekso_toolkit.durations import time_in_stage
+from pekso_toolkit.flow import wip
 from pekso_toolkit.i18n import set_language
 from pekso_toolkit.plotting import (
     plot_bottlenecks,
