@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## make lab: create the environment if needed, then open JupyterLab on the notebooks
 lab: $(STAMP)
-	PEKSO_ROOT=$(CURDIR) $(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 ## make test: create the environment if needed, then lint, type-check, run every test and notebook
 test: $(STAMP) lint typecheck pytest nbval
