@@ -294,19 +294,9 @@ def stage_summary(
     table["overdue_share"] = overdue
     table.attrs = {k: v for k, v in stays.attrs.items() if k in ("as_of", "days")}
     if min_count is not None:
-        derived = {
-            c: "n_stays"
-            for c in (
-                "median_days",
-                "median_ci_low",
-                "median_ci_high",
-                "p75_days",
-                "p90_days",
-                "mean_days_completed",
-                "share_of_time",
-                "overdue_share",
-            )
-        }
+        # every figure of a row is computed from its stays (the target is not)
+        not_derived = ("stage", "n_stays", "n_open", "target_days")
+        derived = {c: "n_stays" for c in SUMMARY_COLUMNS if c not in not_derived}
         margins: list[str | list[str]] = [by_cols, ["stage"]] if by_cols else [[]]
         table = suppress_small_cells(
             table,
