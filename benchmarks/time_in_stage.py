@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000", help="numbers of cases")
     parser.add_argument("--repeats", type=int, default=5, help="runs per step (small sizes)")
     parser.add_argument(
-        "--repeats-large", type=int, default=1, help="runs per step from 1M cases up"
+        "--repeats-large", type=int, default=3, help="runs per step from 1M cases up"
     )
     parser.add_argument("--pm4py", action="store_true", help="also time pm4py (throwaway venv)")
     parser.add_argument(

@@ -19,10 +19,10 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from pekso_toolkit.errors import EventLogError
+from pekso_toolkit.sorting import arrow_strings, sorted_positions
 from pekso_toolkit.stages import StageModel
 
 __all__ = ["LOCAL_TZ", "STAY_COLUMNS", "time_in_stage", "to_utc", "working_days"]
@@ -43,6 +43,7 @@ STAY_COLUMNS = (
 )
 
 _NS_PER_DAY = 86_400 * 10**9
+_UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _CORE = ("case_id", "stage", "timestamp")
 _WEEKMASK = "1111100"
 
@@ -129,119 +130,6 @@ def _ns(series: pd.Series) -> np.ndarray:
     return np.asarray(series.dt.as_unit("ns").array.asi8)
 
 
-def _arrow_strings(series: pd.Series) -> pa.Array:
-    """The values of a string column as one pyarrow string array."""
-    arr = series.array
-    if hasattr(arr, "_pa_array"):  # string[pyarrow]
-        return pa.concat_arrays(arr._pa_array.chunks)
-    values = arr._ndarray if hasattr(arr, "_ndarray") else series.to_numpy(dtype=object)
-    try:
-        return pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        values = series.astype("string").to_numpy(dtype=object, na_value=None)
-        return pa.array(values, type=pa.large_string(), from_pandas=True)
-
-
-def _sorted_positions(
-    case: pa.Array, ts: np.ndarray, tie: np.ndarray, presorted: bool = False
-) -> tuple[np.ndarray | None, np.ndarray]:
-    """Row order by (case_id, timestamp, tie rank) and the case number of each sorted row.
-
-    ``tie`` orders events with equal timestamps (the stage order, see :func:`tie_rank`).
-    Returns ``(order, case_code)``; ``order`` is None when the rows are already in that order
-    (always the case with ``presorted=True``, e.g. for an EventLog, which is sorted on loading).
-    ``case_code`` numbers the cases 0, 1, ... in case_id order.
-    """
-    n = len(ts)
-    if n <= 1:
-        return None, np.zeros(n, dtype=np.int64)
-    diff = pc.not_equal(case.slice(1), case.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    if presorted:
-        code = np.zeros(n, dtype=np.int64)
-        code[1:] = np.cumsum(diff)
-        return None, code
-    same = ~diff
-    if not np.any((ts[1:] < ts[:-1]) & same) and not np.any(
-        (ts[1:] == ts[:-1]) & same & (tie[1:] < tie[:-1])
-    ):
-        brk = np.flatnonzero(diff)
-        greater = pc.greater(pc.take(case, brk + 1), pc.take(case, brk))
-        if bool(np.all(greater.to_numpy(zero_copy_only=False))):
-            code = np.zeros(n, dtype=np.int64)
-            code[1:] = np.cumsum(diff)
-            return None, code
-    # not sorted: number the cases in case_id order, then sort by (case, time, stage)
-    encoded = pc.dictionary_encode(case)
-    rank = pc.rank(encoded.dictionary, sort_keys="ascending", tiebreaker="first")
-    rank_np = rank.to_numpy().astype(np.int64) - 1
-    case_code = rank_np[encoded.indices.to_numpy()]
-    order, sorted_code = _argsort_case_time(case_code, ts, tie)
-    return order, sorted_code
-
-
-def _tie_order(case: pa.Array, ts: np.ndarray, stage: np.ndarray, model: StageModel) -> np.ndarray:
-    """Order of events with equal timestamps: the event log's rule (stage order, with a
-    reopening placed after a closure at the same time and before the stage entered then)."""
-    reopened = model.reopened_id
-    if reopened is None or not np.any(stage == model.ids.index(reopened)):
-        return stage
-    from pekso_toolkit.eventlog import tie_rank
-
-    codes = pc.dictionary_encode(case).indices.to_numpy().astype(np.int64)
-    rank = tie_rank(stage.astype(np.int64), codes, ts, model)
-    return np.unique(rank, return_inverse=True)[1].astype(np.int16).reshape(-1)
-
-
-def _argsort_case_time(
-    case_code: np.ndarray, ts: np.ndarray, stage: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Order by (case, timestamp, stage, row) through one sort of packed 64-bit keys.
-
-    The key packs the case number, the timestamp (coarsened just enough to fit in the bits left),
-    the stage and the row number; sorting the keys themselves (faster than an argsort) gives the
-    row order in the low bits. When coarsening put two events of a case in the wrong time order,
-    a finer key (without the row number) and, failing that, an exact lexical sort take over, so
-    the result is always exact. Returns the order and the case numbers in that order.
-    """
-    n = len(ts)
-    low = int(ts.min())
-    span_bits = (int(ts.max()) - low).bit_length()
-    case_bits = max(1, int(case_code.max()).bit_length())
-    stage_bits = max(1, int(stage.max()).bit_length())
-    row_bits = max(1, (n - 1).bit_length())
-    time_bits = 64 - case_bits - stage_bits - row_bits
-    if time_bits >= 8:
-        shift = max(0, span_bits - time_bits)
-        low_bits = stage_bits + row_bits
-        key = case_code.astype(np.uint64) << np.uint64(time_bits + low_bits)
-        key |= ((ts - low) >> shift).astype(np.uint64) << np.uint64(low_bits)
-        key |= stage.astype(np.uint64) << np.uint64(row_bits)
-        key |= np.arange(n, dtype=np.uint64)
-        key.sort()
-        order = (key & np.uint64((1 << row_bits) - 1)).astype(np.int64)
-        code = (key >> np.uint64(time_bits + low_bits)).astype(np.int64)
-        del key
-        if shift == 0 or _time_ordered(ts[order], code):
-            return order, code
-    time_bits = 62 - case_bits - stage_bits
-    if time_bits >= 20:
-        shift = max(0, span_bits - time_bits)
-        fine = (case_code << (time_bits + stage_bits)) | (((ts - low) >> shift) << stage_bits)
-        fine |= stage.astype(np.int64)
-        order = np.argsort(fine)
-        del fine
-        code = case_code[order]
-        if shift == 0 or _time_ordered(ts[order], code):
-            return order, code
-    order = np.lexsort((stage, ts, case_code))
-    return order, case_code[order]
-
-
-def _time_ordered(ts: np.ndarray, case_code: np.ndarray) -> bool:
-    """True when the timestamps never go back within a case."""
-    return not np.any((ts[1:] < ts[:-1]) & (case_code[1:] == case_code[:-1]))
-
-
 # ---------------------------------------------------------------------------------- working days
 @functools.lru_cache(maxsize=32)
 def _country_holidays(country: str, first_year: int, last_year: int) -> np.ndarray:
@@ -274,29 +162,48 @@ def _local_ns(utc_ns: np.ndarray, tz: str) -> np.ndarray:
 def _working_days_ns(
     start_ns: np.ndarray, end_ns: np.ndarray, holidays: Holidays, tz: str
 ) -> np.ndarray:
-    """Working days between UTC instants (arrays of int64 ns), fractions of days kept."""
+    """Working days between UTC instants (arrays of int64 ns, ``start <= end``), fractions kept.
+
+    The calendar is looked up in a table with one entry per local date from the first start to
+    the last end (is it a working day, and how many working days come before it), so each pair
+    costs a few array look-ups whatever the distance between its dates:
+
+        days = W(start date) x (part of the start date after start)
+             + W(end date) x (part of the end date before end)
+             + working dates from the day after the start date to the day before the end date
+
+    where W is 1 on working days, else 0. The last term is -W(start date) when both are on the
+    same date, which leaves exactly the working part between start and end.
+    """
     if len(start_ns) == 0:
         return np.zeros(0, dtype=float)
-    start = _local_ns(start_ns, tz)
-    end = _local_ns(end_ns, tz)
-    day0 = start // _NS_PER_DAY
-    day1 = end // _NS_PER_DAY
-    years = pd.DatetimeIndex(np.array([day0.min(), day1.max()]) * _NS_PER_DAY).year
+    head = _local_ns(start_ns, tz)
+    tail = _local_ns(end_ns, tz)
+    i0 = head // _NS_PER_DAY  # local dates, as days since the epoch
+    i1 = tail // _NS_PER_DAY
+    first = int(i0.min())
+    dates = np.arange(first, int(i1.max()) + 1).astype("datetime64[D]")
+    years = pd.DatetimeIndex(dates[[0, -1]]).year
     hol = _holiday_array(holidays, int(years[0]), int(years[1]))
-    d0 = day0.astype("datetime64[D]")
-    d1 = day1.astype("datetime64[D]")
-    work0 = np.is_busday(d0, weekmask=_WEEKMASK, holidays=hol)
-    work1 = np.is_busday(d1, weekmask=_WEEKMASK, holidays=hol)
-    same = day0 == day1
-    # whole days strictly between the two dates
-    full = np.busday_count(d0 + 1, np.maximum(d1, d0 + 1), weekmask=_WEEKMASK, holidays=hol)
-    head = np.where(same, 0.0, work0 * (((day0 + 1) * _NS_PER_DAY - start) / _NS_PER_DAY))
-    tail = np.where(
-        same,
-        work0 * ((end - start) / _NS_PER_DAY),
-        work1 * ((end - day1 * _NS_PER_DAY) / _NS_PER_DAY),
-    )
-    return np.asarray(head + tail + full, dtype=float)
+    working = np.is_busday(dates, weekmask=_WEEKMASK, holidays=hol)
+    before = np.zeros(len(dates) + 1, dtype=np.int64)  # working dates before each date
+    np.cumsum(working, out=before[1:])
+    i0 -= first
+    i1 -= first
+    # (the arrays are reused in place: on large tables fresh arrays cost page faults)
+    np.remainder(head, _NS_PER_DAY, out=head)
+    np.subtract(_NS_PER_DAY, head, out=head)  # ns of the start date after the start
+    np.remainder(tail, _NS_PER_DAY, out=tail)  # ns of the end date before the end
+    head *= working[i0]
+    tail *= working[i1]
+    head += tail
+    days = head.astype(float)
+    days /= _NS_PER_DAY
+    i0 += 1
+    full = np.take(before, i1, out=tail)
+    full -= np.take(before, i0, out=i1)
+    days += full
+    return days
 
 
 def working_days(
@@ -342,88 +249,134 @@ def working_days(
 
 
 # ---------------------------------------------------------------------------------- stays
-class EventRuns(NamedTuple):
-    """Events up to ``as_of`` in (case, time, stage) order, grouped in runs of one stage.
-
-    Row arrays have one entry per kept event in sorted order; run arrays one entry per run.
-    """
+class SortedEvents(NamedTuple):
+    """Events up to ``as_of`` in (case, time, stage) order."""
 
     n: int
     rows: np.ndarray | None  # positions in the input frame (None: same as sorted order)
-    case_code: np.ndarray
-    new_case: np.ndarray
-    run: np.ndarray  # first sorted row of each run
+    ts: np.ndarray  # int64 ns, UTC
+    stage: np.ndarray  # stage codes (int16)
+    case_code: np.ndarray  # 0, 1, ... in case_id order
+
+
+def sorted_events(
+    frame: pd.DataFrame, as_of_ns: int | None, model: StageModel, *, presorted: bool = False
+) -> SortedEvents:
+    """Sort the events (ignoring those after ``as_of_ns``) by case, time and stage order.
+
+    ``presorted=True`` trusts the row order (an EventLog's events are sorted on loading).
+    """
+    ts = _ns(frame["timestamp"])
+    stage = frame["stage"].cat.codes.to_numpy().astype(np.int16)
+    case_col = frame["case_id"]
+    rows = None
+    if as_of_ns is not None:
+        keep = ts <= as_of_ns
+        if not keep.all():
+            rows = np.flatnonzero(keep)
+            ts, stage, case_col = ts[rows], stage[rows], case_col.take(rows)
+        del keep
+    case_arr = arrow_strings(case_col)
+    if case_arr.null_count:
+        missing_at = np.flatnonzero(case_arr.is_null().to_numpy(zero_copy_only=False))[0]
+        row = int(missing_at if rows is None else rows[missing_at])
+        raise EventLogError(f"row {row}: case_id is missing; every event needs a case")
+    if presorted:
+        tie = stage
+    else:
+        from pekso_toolkit.eventlog import tie_key
+
+        tie = tie_key(
+            stage,
+            lambda: pc.dictionary_encode(case_arr).indices.to_numpy().astype(np.int64),
+            ts,
+            model,
+        )
+    order, case_code, sorted_ts = sorted_positions(case_arr, ts, tie, presorted)
+    if order is not None:
+        ts = ts[order] if sorted_ts is None else sorted_ts
+        stage = stage[order]
+        rows = order if rows is None else rows[order]
+    return SortedEvents(len(ts), rows, ts, stage, case_code)
+
+
+class EventRuns(NamedTuple):
+    """Events up to ``as_of`` in (case, time, stage) order, grouped in runs of one stage.
+
+    One entry per run (a stretch of consecutive events of a case in the same stage).
+    """
+
     run_stage: np.ndarray
     run_case: np.ndarray
-    run_ts: np.ndarray
     has_next: np.ndarray  # the case has a later run
-    next_ts: np.ndarray
     next_stage: np.ndarray  # -1 when there is no later run
-    run_last: np.ndarray  # last sorted row of each run
+
+
+def _run_starts(ev: SortedEvents) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, new_case)``: masks of length n + 1 (the extra last entry True) marking the
+    first event of each run and of each case."""
+    n, code, stage = ev.n, ev.case_code, ev.stage
+    new_case = np.ones(n + 1, dtype=bool)
+    if n > 1:
+        np.not_equal(code[1:], code[:-1], out=new_case[1:n])
+    starts = new_case.copy()
+    if n > 1:
+        starts[1:n] |= stage[1:] != stage[:-1]
+    return starts, new_case
 
 
 def event_runs(
     frame: pd.DataFrame, as_of_ns: int | None, model: StageModel, *, presorted: bool = False
 ) -> EventRuns:
-    """Sort the events (ignoring those after ``as_of_ns``) and find the runs of each case.
-
-    ``presorted=True`` trusts the row order (an EventLog's events are sorted on loading).
-    """
-    ts_all = _ns(frame["timestamp"])
-    keep = ts_all <= as_of_ns if as_of_ns is not None else None
-    rows = np.flatnonzero(keep) if keep is not None and not keep.all() else None
-    ts = ts_all if rows is None else ts_all[rows]
-    stage_all = frame["stage"].cat.codes.to_numpy().astype(np.int16)
-    stage = stage_all if rows is None else stage_all[rows]
-    case_col = frame["case_id"] if rows is None else frame["case_id"].take(rows)
-    case_arr = _arrow_strings(case_col)
-    if case_arr.null_count:
-        missing_at = np.flatnonzero(case_arr.is_null().to_numpy(zero_copy_only=False))[0]
-        row = int(missing_at if rows is None else rows[missing_at])
-        raise EventLogError(f"row {row}: case_id is missing; every event needs a case")
-    tie = stage if presorted else _tie_order(case_arr, ts, stage, model)
-    order, case_code = _sorted_positions(case_arr, ts, tie, presorted)
-    if order is not None:
-        ts = ts[order]
-        stage = stage[order]
-        rows = order if rows is None else rows[order]
-    n = len(ts)
-
-    # runs of events in the same stage
-    new_case = np.ones(n, dtype=bool)
-    new_case[1:] = case_code[1:] != case_code[:-1]
-    starts = new_case.copy()
-    starts[1:] |= stage[1:] != stage[:-1]
-    run = np.flatnonzero(starts)
-    run_stage = stage[run]
-    run_case = case_code[run]
-    run_ts = ts[run]
-    has_next = np.zeros(len(run), dtype=bool)
-    has_next[:-1] = run_case[1:] == run_case[:-1]
-    next_ts = np.empty(len(run), dtype=np.int64)
-    next_ts[:-1] = run_ts[1:]
+    """Sort the events (ignoring those after ``as_of_ns``) and find the runs of each case."""
+    ev = sorted_events(frame, as_of_ns, model, presorted=presorted)
+    starts, new_case = _run_starts(ev)
+    bounds = np.flatnonzero(starts)  # first row of each run, then n
+    run, nxt = bounds[:-1], bounds[1:]
+    run_stage = ev.stage[run]
+    has_next = ~new_case[nxt]
     next_stage = np.full(len(run), -1, dtype=np.int16)
     next_stage[:-1] = run_stage[1:]
     next_stage[~has_next] = -1
-    run_last = np.empty(len(run), dtype=np.int64)  # last event row of each run
-    run_last[:-1] = run[1:] - 1
-    if len(run):
-        run_last[-1] = n - 1
+    return EventRuns(run_stage, ev.case_code[run], has_next, next_stage)
 
-    return EventRuns(
-        n,
-        rows,
-        case_code,
-        new_case,
-        run,
-        run_stage,
-        run_case,
-        run_ts,
-        has_next,
-        next_ts,
-        next_stage,
-        run_last,
-    )
+
+def _utc_datetimes(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """UTC datetimes over int64 nanoseconds (NaT = int64 min), without copying the values."""
+    values = ns.view("datetime64[ns]")
+    try:
+        return pd.arrays.DatetimeArray._simple_new(values, dtype=_UTC_NS)
+    except (AttributeError, TypeError):  # pragma: no cover - other pandas versions
+        return pd.DatetimeIndex(values).tz_localize("UTC").array
+
+
+def _visits(s_case: np.ndarray, s_stage: np.ndarray) -> np.ndarray:
+    """Visit number of each stay (1 + earlier stays of the same case in the same stage).
+
+    Stays are in case and time order. Only cases whose stays do not move strictly forward
+    through the stage codes can visit a stage twice, so only their stays are counted.
+    """
+    visit = np.ones(len(s_case), dtype=np.int64)
+    if len(s_case) < 2:
+        return visit
+    back = (s_case[1:] == s_case[:-1]) & (s_stage[1:] <= s_stage[:-1])
+    if not back.any():
+        return visit
+    cases = np.unique(s_case[1:][back])
+    pos = np.searchsorted(cases, s_case)
+    pos[pos == len(cases)] = 0
+    idx = np.flatnonzero(cases[pos] == s_case)
+    case, stage = s_case[idx], s_stage[idx].astype(np.int64)
+    # within the selected stays: number the stays of each (case, stage) pair in time order
+    pair = case * (int(stage.max()) + 1) + stage
+    order = np.argsort(pair, kind="stable")
+    sorted_pair = pair[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = sorted_pair[1:] != sorted_pair[:-1]
+    at = np.arange(len(order))
+    count = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
+    visit[idx[order]] = count
+    return visit
 
 
 def time_in_stage(
@@ -502,72 +455,74 @@ def time_in_stage(
             raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
         carried = [c for c in carry if c not in _CORE]
 
-    ev = event_runs(frame, as_of_ns, model, presorted=not isinstance(log, pd.DataFrame))
-    n = ev.n
-    new_case = ev.new_case
-    rows = ev.rows
-    run, run_stage, run_case, run_ts = ev.run, ev.run_stage, ev.run_case, ev.run_ts
-    has_next, next_ts, next_stage, run_last = ev.has_next, ev.next_ts, ev.next_stage, ev.run_last
-
+    # Large logs: fresh arrays cost page faults as much as the arithmetic, so intermediate
+    # arrays are reused (``out=``) where that keeps the code clear.
+    ev = sorted_events(frame, as_of_ns, model, presorted=not isinstance(log, pd.DataFrame))
+    n, rows, ts, stage = ev.n, ev.rows, ev.ts, ev.stage
+    starts, new_case = _run_starts(ev)
+    bounds = np.flatnonzero(starts)  # first row of each run, then n
+    del starts
     helping = np.array([s.kind == "stage" for s in model.stages], dtype=bool)
-    is_stay = helping[run_stage] if len(run) else np.zeros(0, dtype=bool)
-    sel = np.flatnonzero(is_stay)
-    s_stage = run_stage[sel]
-    s_case = run_case[sel]
-    s_in = run_ts[sel]
-    s_closed = has_next[sel]
-    s_out = np.where(s_closed, next_ts[sel], as_of_ns)
-    s_next = next_stage[sel]
-    s_first_row = run[sel]
-    s_last_row = run_last[sel]
-
-    # visit number: 1 + earlier stays of the same case in the same stage
-    visit = np.ones(len(sel), dtype=np.int64)
-    for code in np.unique(s_stage):
-        idx = np.flatnonzero(s_stage == code)
-        c = s_case[idx]
-        if len(c) == 0:
-            continue
-        pos = np.arange(len(c))
-        first = np.ones(len(c), dtype=bool)
-        first[1:] = c[1:] != c[:-1]
-        group_start = np.maximum.accumulate(np.where(first, pos, 0))
-        visit[idx] = pos - group_start + 1
+    stay_run = np.flatnonzero(helping[stage[bounds[:-1]]])
+    first_row = bounds[stay_run]  # sorted row of the stay's first event
+    stay_run += 1
+    next_row = np.take(bounds, stay_run, out=stay_run)  # next run's first row (or n)
+    del bounds
+    s_closed = ~new_case[next_row]  # the case entered something else after the stay
+    open_ = ~s_closed
+    s_stage = stage[first_row]
+    s_in = ts[first_row]
+    s_out = ts.take(next_row, mode="clip")
+    s_out[open_] = as_of_ns
+    s_next = stage.take(next_row, mode="clip")
+    s_next[open_] = -1
+    last_row = np.subtract(next_row, 1, out=next_row)  # the stay's last event
+    s_case = ev.case_code[first_row]
+    visit = _visits(s_case, s_stage)
 
     if days == "calendar":
-        length = (s_out - s_in) / _NS_PER_DAY
+        length = np.subtract(s_out, s_in, out=s_case).astype(float)
+        length /= _NS_PER_DAY
     else:
         length = _working_days_ns(s_in, s_out, holidays, LOCAL_TZ)
+    del s_case
 
-    src_first = s_first_row if rows is None else rows[s_first_row]
+    src_first = first_row if rows is None else np.take(rows, first_row, out=first_row)
     dtype = model.dtype
+    s_out[open_] = np.iinfo(np.int64).min  # NaT while open
     out: dict[str, Any] = {
         "case_id": frame["case_id"].array.take(src_first),
-        "stage": pd.Categorical.from_codes(s_stage.astype(np.int64), dtype=dtype),
+        "stage": pd.Categorical.from_codes(s_stage, dtype=dtype),
         "visit": visit,
-        "entered_at": pd.DatetimeIndex(s_in.view("datetime64[ns]")).tz_localize("UTC"),
-        "left_at": pd.DatetimeIndex(
-            np.where(s_closed, s_out, np.iinfo(np.int64).min).view("datetime64[ns]")
-        ).tz_localize("UTC"),
-        "next_stage": pd.Categorical.from_codes(s_next.astype(np.int64), dtype=dtype),
-        "days": np.asarray(length, dtype=float),
+        "entered_at": _utc_datetimes(s_in),
+        "left_at": _utc_datetimes(s_out),
+        "next_stage": pd.Categorical.from_codes(s_next, dtype=dtype),
+        "days": length,
         "observed": s_closed,
     }
+    del src_first, first_row
     if carried:
-        case_start = np.maximum.accumulate(np.where(new_case, np.arange(n), 0))
+        present = {col: ~np.asarray(frame[col].array.isna(), dtype=bool) for col in carried}
+        gaps = [col for col in carried if not present[col].all()]
+        if rows is None:
+            src_last = last_row
+        elif gaps:  # the sorted positions are still needed below
+            src_last = rows[last_row]
+        else:
+            src_last = np.take(rows, last_row, out=last_row)
         for col in carried:
-            series = frame[col]
-            notna = series.notna().to_numpy()
-            if notna.all():
-                pick = s_last_row
-            else:  # last non-missing value of the case at or before the stay's last event
-                if rows is not None:
-                    notna = notna[rows]
+            if col not in gaps:
+                out[col] = frame[col].array.take(src_last)
+        if gaps:
+            case_start = np.maximum.accumulate(np.where(new_case[:n], np.arange(n), 0))
+            for col in gaps:
+                # the case's last non-missing value at or before the stay's last event
+                notna = present[col] if rows is None else present[col][rows]
                 last = np.maximum.accumulate(np.where(notna, np.arange(n), -1))
-                pick = last[s_last_row]
-                pick = np.where(pick >= case_start[s_last_row], pick, -1)
-            src = pick if rows is None else np.where(pick >= 0, rows[pick], -1)
-            out[col] = series.array.take(src, allow_fill=bool(np.any(src < 0)))
+                pick = last[last_row]
+                pick = np.where(pick >= case_start[last_row], pick, -1)
+                src = pick if rows is None else np.where(pick >= 0, rows[pick], -1)
+                out[col] = frame[col].array.take(src, allow_fill=bool(np.any(src < 0)))
     stays = pd.DataFrame(out, copy=False)
     stays.attrs = {
         "as_of": as_of_ts,

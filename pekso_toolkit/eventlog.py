@@ -16,10 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from pekso_toolkit.errors import EventLogError
 from pekso_toolkit.i18n import pick
 from pekso_toolkit.readers import XES_COLUMNS, read_source, read_xes, resolve_column
+from pekso_toolkit.sorting import arrow_strings, sorted_by_codes, sorted_positions
 from pekso_toolkit.stages import StageModel, normalise_name
 from pekso_toolkit.timestamps import DEFAULT_TZ, parse_timestamps
 
@@ -475,22 +477,46 @@ def _sort_events(frame: pd.DataFrame, model: StageModel) -> pd.DataFrame:
     return _sorted_with_codes(frame, model)[0]
 
 
+def tie_key(
+    stage_codes: np.ndarray, case_codes: Any, ts: np.ndarray, model: StageModel
+) -> np.ndarray:
+    """:func:`tie_rank` as small non-negative integers (int16) to pack into a sort key.
+
+    ``case_codes`` is an array of case numbers, or a function returning one (called only when
+    the log has reopenings, the only time the rank needs the cases).
+    """
+    reopened = model.reopened_id
+    if reopened is None or not np.any(stage_codes == model.ids.index(reopened)):
+        return np.asarray(stage_codes, dtype=np.int16)
+    codes = case_codes() if callable(case_codes) else case_codes
+    rank = tie_rank(np.asarray(stage_codes, dtype=np.int64), codes, ts, model)
+    return np.unique(rank, return_inverse=True)[1].astype(np.int16).reshape(-1)
+
+
 def _sorted_with_codes(
     frame: pd.DataFrame, model: StageModel, case_codes: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Sort by case, time and stage order for equal times; also return the sorted case codes.
 
-    ``case_codes`` (optional) must order the case ids as strings do.
+    ``case_codes`` (optional) must order the case ids as strings do. The sort is stable.
     """
-    if case_codes is None:
-        case_codes, _ = pd.factorize(frame["case_id"], sort=True)
     stage_codes = frame["stage"].cat.codes.to_numpy()
-    ts = pd.DatetimeIndex(frame["timestamp"]).asi8
-    rank = tie_rank(stage_codes, case_codes, ts, model)
-    order = np.lexsort((rank, ts, case_codes))
-    if np.array_equal(order, np.arange(len(order))):
-        return frame.reset_index(drop=True), case_codes
-    return frame.iloc[order].reset_index(drop=True), case_codes[order]
+    ts = np.asarray(pd.DatetimeIndex(frame["timestamp"]).asi8)
+    if case_codes is None:
+        case_arr = arrow_strings(frame["case_id"])
+        tie = tie_key(
+            stage_codes,
+            lambda: pc.dictionary_encode(case_arr).indices.to_numpy().astype(np.int64),
+            ts,
+            model,
+        )
+        order, codes, _ = sorted_positions(case_arr, ts, tie)
+    else:
+        tie = tie_key(stage_codes, case_codes, ts, model)
+        order, codes = sorted_by_codes(np.asarray(case_codes, dtype=np.int64), ts, tie)
+    if order is None:
+        return frame.reset_index(drop=True), codes
+    return frame.take(order).reset_index(drop=True), codes
 
 
 def _closure_violations(

@@ -62,8 +62,12 @@ def test_statements_cover_every_type(data: pd.DataFrame) -> None:
     assert set(alt) <= leaves and (alt != data.loc[alt.index, "code"]).all() and len(alt) >= 20
     assert set(data["lang"]) == {"id", "en"} and (data["lang"] == "id").mean() > 0.6
     assert set(data["split"]) == {"train", "test"}
-    share = (data["split"] == "test").groupby(data["code"]).mean()
-    assert share.between(0.25, 0.4).all()  # stratified, about 30 %
+    # stratified, about 30 % of the statements written before the split was fixed; the later
+    # statements (ps495 on) only extend the training data
+    first = data[data["statement_id"].str[2:].astype(int) < 495]
+    share = (first["split"] == "test").groupby(first["code"]).mean()
+    assert share.between(0.25, 0.4).all()
+    assert ((data["split"] == "test").sum(), len(first)) == (156, 494)
     assert (data["text"].str.len() < 200).all() and (data["text"].str.len() > 20).all()
 
 
@@ -204,19 +208,25 @@ def test_classifier_top3_at_least_keyword_top3(
     assert table.loc["classifier", "top_k"] >= 0.85
 
 
-def test_classifier_top1_does_not_fall_below_what_was_measured(
-    fitted: ProblemClassifier, test_split: pd.DataFrame
-) -> None:
-    # 76.9 % was measured when the statement set was frozen; guard against regressions
-    ev = fitted.evaluate(test_split["text"], test_split["code"], test_split["alt_code"])
-    assert ev.top1 >= 0.75
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="target 80 % top-1 not reached: 76-77 % measured on the test split (trained on the "
-    "train split only); remove this mark once the classifier reaches the target",
-)
 def test_classifier_top1_meets_target(fitted: ProblemClassifier, test_split: pd.DataFrame) -> None:
+    # target 80 %; 85.9 % (134 of 156) was measured when the defaults were fixed (chosen by
+    # cross-validation on the train split), so a drop below the target is a regression
     ev = fitted.evaluate(test_split["text"], test_split["code"], test_split["alt_code"])
     assert ev.top1 >= 0.80
+
+
+def test_more_training_statements_were_written_without_copying_test_ones() -> None:
+    # the train-only batch must not contain near-copies of test statements (data/make_split.py)
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "make_split.py"
+    spec = importlib.util.spec_from_file_location("make_split", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    frame = module.read_master()
+    assert (frame["split"] == module.assign_split(frame["statement_id"], frame["code"])).all()
+    assert module.near_copies(frame) == []
+    late = frame["statement_id"].str[2:].astype(int) >= module.TRAIN_ONLY_FROM
+    assert late.sum() > 0 and (frame.loc[late, "split"] == "train").all()

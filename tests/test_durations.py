@@ -268,6 +268,35 @@ def test_working_days_are_at_most_calendar_days_and_vectorised() -> None:
     )
 
 
+def test_working_days_agree_with_a_day_by_day_count() -> None:
+    # independent count: walk the local calendar one day at a time with the holidays package
+    import datetime as dt
+
+    import holidays as holidays_lib
+
+    rng = np.random.default_rng(3)
+    starts = pd.Timestamp("2023-12-20", tz=TZ) + pd.to_timedelta(rng.uniform(0, 400, 150), unit="D")
+    ends = starts + pd.to_timedelta(rng.exponential(20, 150), unit="D")
+    ends = ends.where(np.arange(150) % 10 != 0, starts)  # some empty intervals
+    calendar = holidays_lib.country_holidays("ID", years=range(2023, 2026))
+
+    def by_hand(a: pd.Timestamp, b: pd.Timestamp) -> float:
+        total = 0.0
+        day = a.normalize()
+        while day < b:
+            nxt = day + pd.Timedelta(days=1)
+            date: dt.date = day.date()
+            if date.weekday() < 5 and date not in calendar:
+                overlap = min(b, nxt) - max(a, day)
+                total += overlap / pd.Timedelta(days=1)
+            day = nxt
+        return total
+
+    expected = [by_hand(a, b) for a, b in zip(starts, ends)]
+    np.testing.assert_allclose(working_days(starts, ends), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(working_days(ends, starts), -np.array(expected), atol=1e-9)
+
+
 def test_as_of_forms_and_naive_times_are_jakarta() -> None:
     stamp = to_utc("2024-06-30")
     assert stamp == pd.Timestamp("2024-06-29 17:00", tz="UTC")
