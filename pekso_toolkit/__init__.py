@@ -1,9 +1,10 @@
 """pekso_toolkit: casework analysis for Indonesian social work (pekerja sosial) in Jupyter.
 
 Data flows one way: case store or agency export -> canonical event log (:func:`load_events`) ->
-stays (:func:`time_in_stage`) -> summaries (:func:`stage_summary`, :func:`bottlenecks`, ...) ->
-plots, widgets and notebooks. ``import pekso_toolkit as pk`` gives the whole public API;
-``pk.widgets`` holds the notebook widgets and ``pk.datasets`` the sample data.
+stays (:func:`time_in_stage`) -> summaries (:func:`stage_summary`, :func:`stage_exits`,
+:func:`bottlenecks`, ...) -> plots, widgets and notebooks. ``import pekso_toolkit as pk`` gives
+the whole public API; ``pk.widgets`` holds the notebook widgets and ``pk.datasets`` the sample
+data.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ from pekso_toolkit.errors import (
     TaxonomyError,
 )
 from pekso_toolkit.eventlog import EventLog, LoadReport, load_events, read_xes
+from pekso_toolkit.exits import exit_fits, stage_exits
 from pekso_toolkit.flow import transitions, wip
 from pekso_toolkit.i18n import get_language, set_language
 from pekso_toolkit.plotting import (
     plot_bottlenecks,
     plot_case_timeline,
     plot_stage_durations,
+    plot_stage_exits,
     plot_survival,
     plot_wip,
 )
@@ -82,6 +85,7 @@ __all__ = [
     "censoring_bias",
     "datasets",
     "evaluate_suggestions",
+    "exit_fits",
     "forgotten_summary",
     "get_language",
     "join_categories",
@@ -91,6 +95,7 @@ __all__ = [
     "plot_bottlenecks",
     "plot_case_timeline",
     "plot_stage_durations",
+    "plot_stage_exits",
     "plot_survival",
     "plot_wip",
     "pseudonymise",
@@ -98,6 +103,7 @@ __all__ = [
     "scope_coverage",
     "set_language",
     "skipped_analysis",
+    "stage_exits",
     "stage_summary",
     "suppress_small_cells",
     "survival_fits",

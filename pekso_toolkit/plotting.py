@@ -26,6 +26,7 @@ __all__ = [
     "plot_bottlenecks",
     "plot_case_timeline",
     "plot_stage_durations",
+    "plot_stage_exits",
     "plot_survival",
     "plot_wip",
 ]
@@ -277,6 +278,79 @@ def plot_survival(
                 )
         if own_figure:
             ax.figure.subplots_adjust(bottom=min(0.45, 0.18 + 0.035 * n_rows), left=0.25)
+    return ax
+
+
+_EXIT_COLORS = {"maju": "#1b9e77", "mundur": "#7570b3", "ditutup": "#d95f02"}
+
+
+def plot_stage_exits(
+    stays: pd.DataFrame,
+    *,
+    stage: str,
+    ax: Axes | None = None,
+    ci: bool = True,
+    model: StageModel | None = None,
+) -> Axes:
+    """How one stage's stays end: cumulative incidence of each exit (Aalen–Johansen).
+
+    One curve per exit (forward, back, closed) with its confidence band, and a dashed curve for
+    all exits together (the share that has left the stage); the gap up to one is the share still
+    in the stage. Open stays are censored. See :func:`pekso_toolkit.exits.stage_exits`.
+
+    Parameters
+    ----------
+    stays : pandas.DataFrame
+        Output of :func:`~pekso_toolkit.durations.time_in_stage`.
+    stage : str
+        The helping stage.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure).
+    ci : bool
+        Shade the 95 % confidence bands.
+    model : StageModel, optional
+        Stage order and labels.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from pekso_toolkit.exits import EXIT_LABELS, exit_fits
+
+    ax = _axes(ax, (8, 4.5))
+    fits = exit_fits(stays, stage=stage, model=model)
+    total: pd.Series | None = None
+    for name, fitter in fits.items():
+        cif = fitter.cumulative_density_.iloc[:, 0]
+        color = _EXIT_COLORS[name]
+        ax.step(cif.index, cif, where="post", color=color, label=pick(*EXIT_LABELS[name]))
+        if ci:
+            band = fitter.confidence_interval_
+            low = band.min(axis=1).where(cif > 0, 0.0)
+            high = band.max(axis=1).where(cif > 0, 0.0)
+            ax.fill_between(band.index, low, high, step="post", color=color, alpha=0.2)
+        total = cif if total is None else total.add(cif, fill_value=np.nan)
+    if total is not None and len(fits) > 1:
+        total = total.sort_index().ffill().fillna(0.0)
+        ax.step(
+            total.index,
+            total,
+            where="post",
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label=pick("semua jalan keluar", "all exits"),
+        )
+    unit_id, unit_en = _unit(stays)
+    ax.set_xlabel(pick(f"Lama di tahap ({unit_id})", f"Time in stage ({unit_en})"))
+    ax.set_ylabel(
+        pick("Proporsi masa tinggal yang sudah berakhir", "Share of stays that have ended")
+    )
+    ax.set_title(_labeller(model)(stage))
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    if fits:
+        ax.legend(fontsize="small")
     return ax
 
 

@@ -20,6 +20,7 @@ from pekso_toolkit.plotting import (
     plot_bottlenecks,
     plot_case_timeline,
     plot_stage_durations,
+    plot_stage_exits,
     plot_survival,
     plot_wip,
 )
@@ -93,6 +94,30 @@ def test_survival_by_group_within_a_stage(stays: pd.DataFrame) -> None:
     ax = plot_survival(stays, by="office", stage="intervensi", at_risk=False)
     assert len(ax.lines) == stays.office.nunique()
     assert ax.get_title() == "Rencana Intervensi dan Intervensi"
+
+
+def test_stage_exits_one_curve_per_exit_and_all_exits() -> None:
+    from pekso_toolkit.datasets import synthesize
+    from pekso_toolkit.exits import exit_codes, exit_fits
+
+    # synthetic casework with rework and early closures
+    stays = time_in_stage(synthesize(400, seed=3, as_of="2025-06-30"), as_of="2025-06-30")
+    inter = stays[stays["stage"] == "intervensi"]
+    present = sorted(set(exit_codes(inter)) - {0})
+    assert len(present) >= 2, "the simulated log should end interventions in several ways"
+    ax = plot_stage_exits(stays, stage="intervensi")
+    assert isinstance(ax, Axes)
+    assert len(ax.lines) == len(present) + 1  # one per exit, then all exits (dashed)
+    assert legend_texts(ax)[-1] == "semua jalan keluar"
+    assert "kasus ditutup" in legend_texts(ax)
+    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == len(present)
+    # the curves are the Aalen-Johansen estimates, and all exits together never pass one
+    fits = exit_fits(stays, stage="intervensi")
+    first = ax.lines[0].get_ydata()
+    assert np.allclose(first, fits[next(iter(fits))].cumulative_density_.iloc[:, 0])
+    assert np.nanmax(ax.lines[-1].get_ydata()) <= 1 + 1e-9
+    mine = plt.subplots()[1]
+    assert plot_stage_exits(stays, stage="asesmen", ax=mine, ci=False) is mine
 
 
 def test_wip_stacks_one_area_per_stage(stays: pd.DataFrame) -> None:
