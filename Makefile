@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/time_in_stage.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/explorer.py
+	$(BIN)/python benchmarks/problem_suggestions.py
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(STAMP)

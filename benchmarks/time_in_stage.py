@@ -134,6 +134,7 @@ def worker(n_cases: int, repeats: int, parquet: str | None) -> dict[str, Any]:
     from pekso_toolkit.analysis import stage_summary
     from pekso_toolkit.durations import time_in_stage
     from pekso_toolkit.eventlog import EventLog
+    from pekso_toolkit.exits import stage_exits
 
     sim = _simlog().simulate(n_cases, seed=42, as_of=AS_OF, span_days=SPAN_DAYS, shuffle=True)
     events = sim.events[sim.events["timestamp"] <= sim.as_of].reset_index(drop=True)
@@ -176,6 +177,7 @@ def worker(n_cases: int, repeats: int, parquet: str | None) -> dict[str, Any]:
     timed("time_in_stage_working_days", lambda: time_in_stage(events, as_of=AS_OF, days="working"))
     timed("stage_summary", lambda: stage_summary(stays))
     timed("stage_summary_by_office", lambda: stage_summary(stays, by="office"))
+    timed("stage_exits", lambda: stage_exits(stays))
     start = time.perf_counter()
     log = EventLog.from_frame(events)
     result["eventlog_from_frame_s"] = round(time.perf_counter() - start, 3)
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--pm4py", action="store_true", help="also time pm4py (throwaway venv)")
     parser.add_argument(
-        "--pm4py-max", type=int, default=100_000, help="largest size timed with pm4py"
+        "--pm4py-max", type=int, default=1_000_000, help="largest size timed with pm4py"
     )
     parser.add_argument(
         "--warm-gb", type=float, default=3.0, help="memory to touch once before timing (GB)"
@@ -268,6 +270,7 @@ def main(argv: list[str] | None = None) -> None:
             "time_in_stage_eventlog",
             "stage_summary",
             "stage_summary_by_office",
+            "stage_exits",
         ):
             r = res[key]
             peak = "n/a" if r["peak_rss_mb"] is None else f"{r['peak_rss_mb']:,} MB"
