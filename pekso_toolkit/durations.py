@@ -19,10 +19,9 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from pekso_toolkit.errors import EventLogError
-from pekso_toolkit.sorting import arrow_strings, sorted_positions
+from pekso_toolkit.sorting import arrow_strings, first_appearance_codes, sorted_positions
 from pekso_toolkit.stages import StageModel
 
 __all__ = ["LOCAL_TZ", "STAY_COLUMNS", "time_in_stage", "to_utc", "working_days"]
@@ -288,7 +287,7 @@ def sorted_events(
 
         tie = tie_key(
             stage,
-            lambda: pc.dictionary_encode(case_arr).indices.to_numpy().astype(np.int64),
+            lambda: first_appearance_codes(case_arr),
             ts,
             model,
         )

@@ -16,12 +16,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from pekso_toolkit.errors import EventLogError
 from pekso_toolkit.i18n import pick
 from pekso_toolkit.readers import XES_COLUMNS, read_source, read_xes, resolve_column
-from pekso_toolkit.sorting import arrow_strings, sorted_by_codes, sorted_positions
+from pekso_toolkit.sorting import (
+    arrow_strings,
+    first_appearance_codes,
+    sorted_by_codes,
+    sorted_positions,
+)
 from pekso_toolkit.stages import StageModel, normalise_name
 from pekso_toolkit.timestamps import DEFAULT_TZ, parse_timestamps
 
@@ -506,7 +510,7 @@ def _sorted_with_codes(
         case_arr = arrow_strings(frame["case_id"])
         tie = tie_key(
             stage_codes,
-            lambda: pc.dictionary_encode(case_arr).indices.to_numpy().astype(np.int64),
+            lambda: first_appearance_codes(case_arr),
             ts,
             model,
         )

@@ -126,6 +126,11 @@ def sorted_by_codes(
     return order, code
 
 
+def first_appearance_codes(case: pa.Array) -> np.ndarray:
+    """Case numbers 0, 1, ... in order of first appearance (int64), one per row."""
+    return pc.dictionary_encode(case).indices.to_numpy().astype(np.int64)
+
+
 def cumulative_code(diff: np.ndarray) -> np.ndarray:
     """Case numbers 0, 1, ... of sorted rows from the "case differs from the row before" mask."""
     code = np.empty(len(diff) + 1, dtype=np.int64)
