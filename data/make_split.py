@@ -69,10 +69,15 @@ def near_copies(frame: pd.DataFrame) -> list[str]:
     test = frame.loc[frame["split"] == "test", "text"].str.lower().tolist()
     out = []
     for statement_id, text in zip(late["statement_id"], late["text"].str.lower()):
-        matcher = difflib.SequenceMatcher(None, text)
+        matcher = difflib.SequenceMatcher(None, "", text)  # text is seq2: its index is kept
         for other in test:
             matcher.set_seq1(other)
-            if matcher.ratio() > MAX_SIMILARITY:
+            # the quick ratios are upper bounds of ratio(): cheap tests first
+            if (
+                matcher.real_quick_ratio() > MAX_SIMILARITY
+                and matcher.quick_ratio() > MAX_SIMILARITY
+                and matcher.ratio() > MAX_SIMILARITY
+            ):
                 out.append(statement_id)
                 break
     return out

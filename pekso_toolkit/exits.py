@@ -57,10 +57,6 @@ EXIT_RESOLUTION = 1 / 24
 _NEEDS = ("stage", "next_stage", "days", "observed")
 
 
-def _model(stays: pd.DataFrame, model: StageModel | None) -> StageModel:
-    return model if model is not None else StageModel.default()
-
-
 def exit_codes(stays: pd.DataFrame, model: StageModel | None = None) -> np.ndarray:
     """The exit of each stay as an integer: 0 open (censored), 1 forward, 2 back, 3 closed.
 
@@ -74,7 +70,7 @@ def exit_codes(stays: pd.DataFrame, model: StageModel | None = None) -> np.ndarr
             "as_of=...)"
         )
     helping = stays_stage_ids(stays, model)
-    closed_id = _model(stays, model).closed_id
+    closed_id = (model or StageModel.default()).closed_id
     order = {sid: i for i, sid in enumerate(helping)}
     here = stays["stage"].astype(str).map(order).to_numpy(dtype=float)
     nxt_ids = stays["next_stage"].astype("string")

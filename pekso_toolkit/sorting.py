@@ -1,8 +1,9 @@
 """Sorting events by case, time and stage order: the one sort every analysis starts from.
 
-Case ids are strings. They are hashed once (pyarrow), the distinct ids are sorted, and the rows
-are then ordered through one sort of packed 64-bit integer keys (case number, time, stage order,
-row number). The sort is exact and stable: rows that tie on every key keep their input order.
+Case ids are strings. Short ids (at most 8 ASCII bytes) are read as integers; other ids are
+hashed once (pyarrow). The distinct ids are sorted, and the rows are then ordered through one
+sort of packed 64-bit integer keys (case number, time, stage order, row number). The sort is
+exact and stable: rows that tie on every key keep their input order.
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_strings", "sorted_by_codes", "sorted_positions"]
+__all__ = [
+    "arrow_strings",
+    "first_appearance_codes",
+    "short_id_codes",
+    "sorted_by_codes",
+    "sorted_positions",
+]
 
 
 def arrow_strings(series: pd.Series) -> pa.Array:
@@ -33,7 +40,7 @@ def sorted_positions(
 ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
     """Row order by (case_id, timestamp, tie rank) and the case number of each sorted row.
 
-    ``tie`` orders events with equal timestamps (the stage order, see :func:`tie_rank`).
+    ``tie`` orders events with equal timestamps (see :func:`pekso_toolkit.eventlog.tie_key`).
     Returns ``(order, case_code, sorted_ts)``; ``order`` is None when the rows are already in
     that order (always the case with ``presorted=True``, e.g. for an EventLog, which is sorted on
     loading). ``case_code`` numbers the cases 0, 1, ... in case_id order; ``sorted_ts`` is
