@@ -87,25 +87,26 @@ def exit_codes(stays: pd.DataFrame, model: StageModel | None = None) -> np.ndarr
 def _fit_exit(
     days: np.ndarray, code: np.ndarray, exit_code: int, alpha: float, resolution: float | None
 ) -> AalenJohansenFitter:
-    """One Aalen–Johansen fit; the global random state is left as it was (lifelines seeds it
-    to break tied times, which this fit does reproducibly with seed 0)."""
-    if resolution:
-        days = np.ceil(days / resolution) * resolution
+    """One Aalen–Johansen fit of the exit numbered ``exit_code`` (see :func:`exit_codes`).
+
+    lifelines breaks ties between exits of different kinds at the same time by random jitter
+    (and reseeds numpy's global random state). Here the ties are broken before the fit, by
+    moving each exit a tiny, fixed step earlier per kind: the estimate does not depend on the
+    order of exits at one time, exits still come before stays censored at that time, and the
+    result is the same on every run.
+    """
+    if resolution:  # rounded up: a stay of 0 days (same-time events) ends in the first step
+        days = np.maximum(np.ceil(days / resolution), 1.0) * resolution
     frame = pd.DataFrame({"t": days, "e": code})
     agg = frame.groupby(["t", "e"], sort=True).size().reset_index(name="w")
-    fitter = AalenJohansenFitter(alpha=alpha, seed=0, calculate_variance=True)
-    state = np.random.get_state()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tied times are expected: they are jittered
-            fitter.fit(
-                agg["t"].to_numpy(dtype=float),
-                agg["e"].to_numpy(),
-                event_of_interest=exit_code,
-                weights=agg["w"].to_numpy(dtype=float),
-            )
-    finally:
-        np.random.set_state(state)
+    step = (resolution or 1e-6) / 1000
+    kind = agg["e"].to_numpy()
+    times = agg["t"].to_numpy(dtype=float) - kind * step
+    fitter = AalenJohansenFitter(alpha=alpha, calculate_variance=True)
+    with warnings.catch_warnings():
+        # 0 / 0 in the variance where every stay at risk has left: the interval is NaN there
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fitter.fit(times, kind, event_of_interest=exit_code, weights=agg["w"].to_numpy(dtype=float))
     return fitter
 
 
@@ -179,8 +180,9 @@ def stage_exits(
     alpha : float
         1 - confidence level of the intervals (default 0.05: 95 %).
     resolution : float or None
-        Durations are rounded up to this many days before fitting (default one hour), which
-        keeps the fits quick on large tables; None fits exact durations.
+        Durations are rounded up to this many days before fitting (default one hour; a stay of
+        0 days counts as ending within the first hour), which keeps the fits quick on large
+        tables; None fits exact durations.
     min_count : int, optional
         Pass the table through :func:`~pekso_toolkit.privacy.suppress_small_cells` with this
         threshold: ``n_stays`` and ``n_exits`` below it are masked with the figures computed

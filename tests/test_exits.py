@@ -107,7 +107,7 @@ def test_exits_of_stays_from_an_event_log_by_group() -> None:
 
 def test_the_global_random_state_is_left_alone() -> None:
     stays = competing_stays(300, seed=4, censor_max=40)
-    stays["days"] = stays["days"].round()  # many tied times: lifelines jitters them
+    stays["days"] = stays["days"].round()  # many tied times (lifelines would jitter them)
     np.random.seed(123)
     expected = np.random.random(3)
     np.random.seed(123)
@@ -138,3 +138,22 @@ def test_fits_for_plotting_and_bad_input() -> None:
         stage_exits(stays.drop(columns="next_stage"))
     with pytest.raises(KeyError, match="office"):
         stage_exits(stays, by="office")
+
+
+def test_stays_of_zero_days_end_in_the_first_hour() -> None:
+    # same-time events (date-only exports) make stays of 0 days: they must count, not vanish
+    n = 50
+    stays = pd.DataFrame(
+        {
+            "stage": pd.Categorical(["asesmen"] * n, dtype=MODEL.dtype),
+            "next_stage": pd.Categorical(["analisa_masalah", "ditutup"] * 25, dtype=MODEL.dtype),
+            "days": np.r_[np.zeros(20), np.full(30, 3.0)],
+            "observed": True,
+        }
+    )
+    table = stage_exits(stays, at=(1 / 24, 1, 5)).set_index(["exit", "day"])["cum_incidence"]
+    for name in ("maju", "ditutup"):
+        assert table[(name, 1 / 24)] == pytest.approx(0.2)
+        assert table[(name, 1.0)] == pytest.approx(0.2)
+        assert table[(name, 5.0)] == pytest.approx(0.5)
+    assert table[("mundur", 5.0)] == 0.0
