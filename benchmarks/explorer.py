@@ -15,7 +15,7 @@ import sys
 import time
 
 from pekso_toolkit.datasets import synthesize
-from pekso_toolkit.durations import time_in_stage
+from pekso_toolkit.stays.durations import time_in_stage
 from pekso_toolkit.widgets import BottleneckExplorer
 
 AS_OF = "2025-06-30"

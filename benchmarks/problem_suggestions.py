@@ -16,12 +16,12 @@ from __future__ import annotations
 import statistics
 import time
 
-from pekso_toolkit.classifier import (
+from pekso_toolkit.categories.classifier import (
     ProblemClassifier,
     evaluate_suggestions,
     load_problem_statements,
 )
-from pekso_toolkit.taxonomy import Taxonomy
+from pekso_toolkit.categories.taxonomy import Taxonomy
 
 
 def main() -> None:

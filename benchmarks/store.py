@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.eventlog import EventLog
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events.eventlog import EventLog
 from pekso_toolkit.store import CaseStore
 
 

@@ -131,10 +131,10 @@ def _simlog() -> Any:
 
 
 def worker(n_cases: int, repeats: int, parquet: str | None) -> dict[str, Any]:
-    from pekso_toolkit.analysis import stage_summary
-    from pekso_toolkit.durations import time_in_stage
-    from pekso_toolkit.eventlog import EventLog
-    from pekso_toolkit.exits import stage_exits
+    from pekso_toolkit.events.eventlog import EventLog
+    from pekso_toolkit.stays.durations import time_in_stage
+    from pekso_toolkit.stays.exits import stage_exits
+    from pekso_toolkit.stays.summary import stage_summary
 
     sim = _simlog().simulate(n_cases, seed=42, as_of=AS_OF, span_days=SPAN_DAYS, shuffle=True)
     events = sim.events[sim.events["timestamp"] <= sim.as_of].reset_index(drop=True)

@@ -12,21 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from pekso_toolkit import datasets
-from pekso_toolkit.analysis import bottlenecks, stage_summary, survival_fits
-from pekso_toolkit.categories import (
+from pekso_toolkit.categories.analysis import (
     ScopeCoverage,
     category_summary,
     join_categories,
     scope_coverage,
 )
-from pekso_toolkit.classifier import (
+from pekso_toolkit.categories.classifier import (
     ProblemClassifier,
     SuggestionEvaluation,
     evaluate_suggestions,
-    load_problem_statements,
 )
-from pekso_toolkit.durations import time_in_stage, working_days
-from pekso_toolkit.errors import (
+from pekso_toolkit.categories.taxonomy import Taxonomy
+from pekso_toolkit.core.errors import (
     EventLogError,
     PeksoError,
     PracticeRuleError,
@@ -34,10 +32,10 @@ from pekso_toolkit.errors import (
     StoreError,
     TaxonomyError,
 )
-from pekso_toolkit.eventlog import EventLog, LoadReport, load_events, read_xes
-from pekso_toolkit.exits import exit_fits, stage_exits
-from pekso_toolkit.flow import transitions, wip
-from pekso_toolkit.i18n import get_language, set_language
+from pekso_toolkit.core.i18n import get_language, set_language
+from pekso_toolkit.core.stages import ChecklistItem, Stage, StageModel
+from pekso_toolkit.datasets import load_problem_statements
+from pekso_toolkit.events.eventlog import EventLog, LoadReport, load_events, read_xes
 from pekso_toolkit.plotting import (
     plot_bottlenecks,
     plot_case_timeline,
@@ -46,18 +44,20 @@ from pekso_toolkit.plotting import (
     plot_survival,
     plot_wip,
 )
-from pekso_toolkit.privacy import suppress_small_cells
-from pekso_toolkit.pseudonym import pseudonymise
-from pekso_toolkit.stages import ChecklistItem, Stage, StageModel
-from pekso_toolkit.store import CaseStore, RecordError
-from pekso_toolkit.store_state import CaseState
-from pekso_toolkit.supervision import (
+from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.pseudonym import pseudonymise
+from pekso_toolkit.stays.durations import time_in_stage, working_days
+from pekso_toolkit.stays.exits import exit_fits, stage_exits
+from pekso_toolkit.stays.flow import transitions, wip
+from pekso_toolkit.stays.summary import bottlenecks, stage_summary, survival_fits
+from pekso_toolkit.stays.supervision import (
     censoring_bias,
     forgotten_summary,
     overdue_cases,
     skipped_analysis,
 )
-from pekso_toolkit.taxonomy import Taxonomy
+from pekso_toolkit.store.casestore import CaseStore, RecordError
+from pekso_toolkit.store.state import CaseState
 
 __version__ = "0.1.0"
 

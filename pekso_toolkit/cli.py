@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pekso_toolkit.errors import PeksoError
+from pekso_toolkit.core.errors import PeksoError
+from pekso_toolkit.datasets import write_sample_files
+from pekso_toolkit.report import build_reports, execute_notebook
 
 __all__ = ["main"]
 
@@ -40,22 +42,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "report":
-            from pekso_toolkit.report import build_reports
-
             results = build_reports(
                 args.events, as_of=args.as_of, out=args.out, progress=not args.no_progress
             )
             for result in results:
                 print(f"laporan / report: {result.html}")
         elif args.command == "notebooks":
-            from pekso_toolkit.report import execute_notebook
-
             for path in args.paths:
                 print(f"executing {path} …", flush=True)
                 execute_notebook(Path(path), output=Path(path))
         elif args.command == "data":
-            from pekso_toolkit.datasets import write_sample_files
-
             for path in write_sample_files(Path(args.root)):
                 print(f"wrote {path}")
     except PeksoError as exc:

@@ -11,18 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.eventlog import EventLog, load_events
-from pekso_toolkit.timestamps import DEFAULT_TZ
-
-if TYPE_CHECKING:
-    from pekso_toolkit.store import CaseStore
+from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.events.eventlog import EventLog, load_events
+from pekso_toolkit.store.casestore import CaseStore
 
 __all__ = [
+    "load_problem_statements",
     "SAMPLE_AS_OF",
     "SAMPLE_N_CASES",
     "SAMPLE_SEED",
@@ -294,9 +292,6 @@ def synthesize_store(
     CaseStore
         The store, open.
     """
-    from pekso_toolkit.classifier import load_problem_statements
-    from pekso_toolkit.store import CaseStore
-
     if str(path) != ":memory:" and Path(path).exists():
         raise FileExistsError(f"{path} exists already; synthesize_store only fills a new store")
     frame = synthesize_frame(n_cases, seed=seed, as_of=as_of, years=years)
@@ -515,3 +510,23 @@ def write_sample_files(root: Path) -> list[Path]:
     agency.write_text(agency_export_text(), encoding="utf-8", newline="")
     written.append(agency)
     return written
+
+
+def load_problem_statements() -> pd.DataFrame:
+    """The bundled labelled problem statements (written for this toolkit; no real clients).
+
+    Returns
+    -------
+    DataFrame
+        752 rows: ``statement_id``, ``text`` (Bahasa Indonesia incl. informal and regional
+        spellings, or English), ``code`` (PPKS leaf code), ``alt_code`` (a second acceptable code
+        or <NA>), ``lang`` (``"id"`` or ``"en"``), ``split`` (``"train"`` / ``"test"``, fixed:
+        156 test statements, 30 % of the first 494 stratified by code; the later statements
+        ``ps495``-``ps752`` extend the training data). All columns have the pandas ``"string"``
+        dtype.
+    """
+    path = resources.files("pekso_toolkit") / "data" / "problem_statements.csv"
+    with path.open("r", encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype="string", keep_default_na=False)
+    frame["alt_code"] = frame["alt_code"].mask(frame["alt_code"] == "")
+    return frame

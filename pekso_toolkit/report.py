@@ -20,7 +20,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm.auto import tqdm
 
-from pekso_toolkit.errors import PeksoError
+from pekso_toolkit.core.errors import PeksoError
+from pekso_toolkit.events.eventlog import load_events
 
 __all__ = [
     "REPORT_NOTEBOOKS",
@@ -166,8 +167,6 @@ def _check_parameters(events: Path, as_of: str, out: Path) -> str:
         raise ReportError(f"--as-of: {as_of!r} is not a date; write it as YYYY-MM-DD") from None
     if out.exists() and not out.is_dir():
         raise ReportError(f"--out: {out} exists and is not a folder")
-    from pekso_toolkit.eventlog import load_events
-
     log = load_events(events)  # unreadable files fail here, before any notebook runs
     if log.n_events == 0:
         raise ReportError(f"--events: {events} holds no usable events; see its load report")

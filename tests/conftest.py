@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 
-from pekso_toolkit.i18n import set_language
+from pekso_toolkit.core.i18n import set_language
 
 #: ../shared beside the checkout: domain references and real event logs (absent on users' clones)
 SHARED = Path(__file__).resolve().parents[2] / "shared"

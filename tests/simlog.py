@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.stages import StageModel
 
 STAGES = ("proses_awal", "asesmen", "analisa_masalah", "intervensi", "terminasi")
 

@@ -9,15 +9,15 @@ from lifelines import KaplanMeierFitter
 from lifelines.utils import median_survival_times, qth_survival_times
 from simlog import DISTRIBUTIONS, HAND, make_events, simulate
 
-from pekso_toolkit.analysis import (
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.stays.durations import time_in_stage
+from pekso_toolkit.stays.flow import transitions, wip
+from pekso_toolkit.stays.summary import (
     SUMMARY_COLUMNS,
     bottlenecks,
     stage_summary,
     survival_fits,
 )
-from pekso_toolkit.durations import time_in_stage
-from pekso_toolkit.flow import transitions, wip
-from pekso_toolkit.stages import StageModel
 
 MODEL = StageModel.default()
 STAGES = [s.id for s in MODEL.helping_stages]

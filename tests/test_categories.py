@@ -6,14 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pekso_toolkit.categories import (
+from pekso_toolkit.categories.analysis import (
     ScopeCoverage,
     category_summary,
     join_categories,
     scope_coverage,
 )
-from pekso_toolkit.errors import PeksoError, TaxonomyError
-from pekso_toolkit.taxonomy import Taxonomy
+from pekso_toolkit.categories.taxonomy import Taxonomy
+from pekso_toolkit.core.errors import PeksoError, TaxonomyError
 
 
 @pytest.fixture(scope="module")
@@ -209,9 +209,9 @@ def test_join_categories_existing_column_and_pp39(ppks: Taxonomy) -> None:
 
 
 def test_join_categories_feeds_stage_summary(ppks: Taxonomy) -> None:
-    from pekso_toolkit.analysis import stage_summary
     from pekso_toolkit.datasets import synthesize
-    from pekso_toolkit.durations import time_in_stage
+    from pekso_toolkit.stays.durations import time_in_stage
+    from pekso_toolkit.stays.summary import stage_summary
 
     log = synthesize(40, seed=3, as_of="2024-06-30")
     stays = time_in_stage(log, as_of="2024-06-30")

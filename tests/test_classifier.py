@@ -11,14 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pekso_toolkit.classifier import (
+from pekso_toolkit.categories.classifier import (
     ProblemClassifier,
     SuggestionEvaluation,
     evaluate_suggestions,
-    load_problem_statements,
 )
-from pekso_toolkit.errors import TaxonomyError
-from pekso_toolkit.taxonomy import Taxonomy
+from pekso_toolkit.categories.taxonomy import Taxonomy
+from pekso_toolkit.core.errors import TaxonomyError
+from pekso_toolkit.datasets import load_problem_statements
 
 ROOT = Path(__file__).resolve().parents[1]
 MASTER = ROOT / "data" / "problem_statements.csv"

@@ -10,7 +10,7 @@ import pytest
 
 import pekso_toolkit as pk
 from pekso_toolkit import datasets
-from pekso_toolkit.eventlog import EventLog
+from pekso_toolkit.events.eventlog import EventLog
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = "2025-01-01"

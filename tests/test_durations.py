@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from simlog import HAND, make_events, simulate
 
-from pekso_toolkit.durations import STAY_COLUMNS, time_in_stage, to_utc, working_days
-from pekso_toolkit.errors import EventLogError
-from pekso_toolkit.eventlog import EventLog, load_events
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.errors import EventLogError
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events.eventlog import EventLog, load_events
+from pekso_toolkit.stays.durations import STAY_COLUMNS, time_in_stage, to_utc, working_days
 
 MODEL = StageModel.default()
 TZ = "Asia/Jakarta"

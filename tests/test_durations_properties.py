@@ -12,9 +12,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pekso_toolkit.durations import time_in_stage
-from pekso_toolkit.eventlog import EventLog
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events.eventlog import EventLog
+from pekso_toolkit.stays.durations import time_in_stage
 
 MODEL = StageModel.default()
 HELPING = [s.id for s in MODEL.helping_stages]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import pekso_toolkit as pk
-from pekso_toolkit.eventlog import REASONS, EventLog, load_events, read_xes
+from pekso_toolkit.events.eventlog import REASONS, EventLog, load_events, read_xes
 
 MODEL = pk.StageModel.default()
 JAKARTA = "Asia/Jakarta"

@@ -9,8 +9,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pekso_toolkit.eventlog import REASONS, load_events
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events.eventlog import REASONS, load_events
 
 MODEL = StageModel.default()
 CLOSED, REOPENED = "ditutup", "dibuka_kembali"

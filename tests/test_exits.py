@@ -8,9 +8,9 @@ import pytest
 from lifelines import KaplanMeierFitter
 from simlog import simulate
 
-from pekso_toolkit.durations import time_in_stage
-from pekso_toolkit.exits import EXIT_COLUMNS, EXITS, exit_codes, exit_fits, stage_exits
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.stays.durations import time_in_stage
+from pekso_toolkit.stays.exits import EXIT_COLUMNS, EXITS, exit_codes, exit_fits, stage_exits
 
 MODEL = StageModel.default()
 #: cause-specific hazards per day: forward, back, closed

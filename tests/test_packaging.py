@@ -16,7 +16,8 @@ def _norm(name: str) -> str:
 
 
 def _split(requirement: str) -> tuple[str, str]:
-    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement)
+    # extras (``dask[dataframe]``) are pip syntax; conda names the package alone
+    match = re.match(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?\s*(.*)$", requirement)
     assert match, requirement
     return _norm(match.group(1)), match.group(2).replace(" ", "")
 

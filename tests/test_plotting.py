@@ -12,10 +12,8 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
 from simlog import simulate
 
-from pekso_toolkit.analysis import stage_summary
-from pekso_toolkit.durations import time_in_stage
-from pekso_toolkit.flow import wip
-from pekso_toolkit.i18n import set_language
+from pekso_toolkit.core.i18n import set_language
+from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.plotting import (
     plot_bottlenecks,
     plot_case_timeline,
@@ -24,7 +22,9 @@ from pekso_toolkit.plotting import (
     plot_survival,
     plot_wip,
 )
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.stays.durations import time_in_stage
+from pekso_toolkit.stays.flow import wip
+from pekso_toolkit.stays.summary import stage_summary
 
 STAGES = [s.id for s in StageModel.default().helping_stages]
 LABELS_ID = [s.label_id for s in StageModel.default().helping_stages]
@@ -98,7 +98,7 @@ def test_survival_by_group_within_a_stage(stays: pd.DataFrame) -> None:
 
 def test_stage_exits_one_curve_per_exit_and_all_exits() -> None:
     from pekso_toolkit.datasets import synthesize
-    from pekso_toolkit.exits import exit_codes, exit_fits
+    from pekso_toolkit.stays.exits import exit_codes, exit_fits
 
     # synthetic casework with rework and early closures
     stays = time_in_stage(synthesize(400, seed=3, as_of="2025-06-30"), as_of="2025-06-30")

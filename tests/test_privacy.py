@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pekso_toolkit.privacy import suppress_small_cells
+from pekso_toolkit.publish.disclosure import suppress_small_cells
 
 
 def masked(table: pd.DataFrame, col: str) -> list[bool]:

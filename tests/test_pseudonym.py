@@ -8,7 +8,7 @@ import hmac
 import pandas as pd
 import pytest
 
-from pekso_toolkit.pseudonym import pseudonym, pseudonymise
+from pekso_toolkit.publish.pseudonym import pseudonym, pseudonymise
 
 
 def test_pseudonyms_are_keyed_hmac_sha256() -> None:

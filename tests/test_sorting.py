@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pekso_toolkit.sorting import arrow_strings, short_id_codes, sorted_positions
+from pekso_toolkit.events.sorting import arrow_strings, short_id_codes, sorted_positions
 
 ids = st.text(alphabet=st.sampled_from("Kk0129-/ A"), min_size=0, max_size=8)
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import pekso_toolkit as pk
-from pekso_toolkit.stages import FORGOTTEN, Stage, normalise_name
+from pekso_toolkit.core.stages import FORGOTTEN, Stage, normalise_name
 
 HELPING = ("proses_awal", "asesmen", "analisa_masalah", "intervensi", "terminasi")
 ALL_IDS = (*HELPING, "ditutup", "dibuka_kembali")

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pekso_toolkit.core.errors import StoreError
+from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.datasets import synthesize
-from pekso_toolkit.errors import StoreError
-from pekso_toolkit.eventlog import EventLog, load_events
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.events.eventlog import EventLog, load_events
 from pekso_toolkit.store import CaseStore, RecordError
-from pekso_toolkit.store_fold import fold
-from pekso_toolkit.store_state import Event
+from pekso_toolkit.store.fold import fold
+from pekso_toolkit.store.records import Event
 
 START = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)
 
@@ -540,7 +540,7 @@ def test_in_memory_store_with_a_model_of_its_own() -> None:
 
 
 def test_import_payloads_keep_every_column_type() -> None:
-    from pekso_toolkit.store_frames import import_payloads
+    from pekso_toolkit.store.frames import import_payloads
 
     frame = pd.DataFrame(
         {
@@ -594,7 +594,7 @@ def test_every_event_kind_has_a_description_in_both_languages(store: CaseStore) 
     store.close_case(cid, termination_contract="TC", reason="selesai")
     store.reopen(cid, reason="lagi")
     kinds = set(store.history(cid)["kind"])
-    from pekso_toolkit.store_fold import KINDS
+    from pekso_toolkit.store.fold import KINDS
 
     assert kinds == set(KINDS) - {"stage_imported"}
     for lang in ("id", "en"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pekso_toolkit.errors import StoreError
+from pekso_toolkit.core.errors import StoreError
 from pekso_toolkit.store import CaseStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,8 +40,8 @@ IMPORTER = """
 import sys
 import numpy as np
 import pandas as pd
-from pekso_toolkit.eventlog import EventLog
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.events.eventlog import EventLog
+from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.store import CaseStore
 
 path, n = sys.argv[1], int(sys.argv[2])

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from pekso_toolkit.errors import PracticeRuleError
+from pekso_toolkit.core.errors import PracticeRuleError
 from pekso_toolkit.store import CaseStore, RecordError
-from pekso_toolkit.store_rules import MAX_NAME
+from pekso_toolkit.store.rules import MAX_NAME
 
 
 class Clock:

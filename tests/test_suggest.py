@@ -7,10 +7,11 @@ from importlib import resources
 
 import pytest
 
-from pekso_toolkit.classifier import evaluate_suggestions, load_problem_statements
-from pekso_toolkit.i18n import set_language
-from pekso_toolkit.suggest import Suggestions, _stem, normalise, tokens
-from pekso_toolkit.taxonomy import Taxonomy, load_yaml
+from pekso_toolkit.categories.classifier import evaluate_suggestions
+from pekso_toolkit.categories.suggest import Suggestions, _stem, normalise, tokens
+from pekso_toolkit.categories.taxonomy import Taxonomy, load_yaml
+from pekso_toolkit.core.i18n import set_language
+from pekso_toolkit.datasets import load_problem_statements
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import pekso_toolkit as pk
-from pekso_toolkit.supervision import (
+from pekso_toolkit.stays.supervision import (
     censoring_bias,
     forgotten_summary,
     overdue_cases,

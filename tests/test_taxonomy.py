@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pekso_toolkit.errors import TaxonomyError
-from pekso_toolkit.i18n import set_language
-from pekso_toolkit.taxonomy import Taxonomy
+from pekso_toolkit.categories.taxonomy import Taxonomy
+from pekso_toolkit.core.errors import TaxonomyError
+from pekso_toolkit.core.i18n import set_language
 
 SHARED_PPKS = Path(__file__).resolve().parents[2] / "shared" / "domain" / "ppks.tsv"
 CLUSTERS = [

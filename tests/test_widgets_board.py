@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from pekso_toolkit.eventlog import load_events
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events.eventlog import load_events
 from pekso_toolkit.store import CaseStore
 from pekso_toolkit.widgets import CaseBoard, StageChecklist
 
@@ -159,7 +159,7 @@ def test_office_names_are_shown_as_text(tmp_path) -> None:
 def test_working_day_targets_count_working_days(tmp_path) -> None:
     import dataclasses
 
-    from pekso_toolkit.durations import working_days
+    from pekso_toolkit.stays.durations import working_days
 
     model = dataclasses.replace(MODEL, target_unit="working")
     with CaseStore(tmp_path / "w.sqlite", worker="ani", model=model, clock=lambda: NOW) as store:

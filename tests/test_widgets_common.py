@@ -6,8 +6,8 @@ import gc
 
 import pytest
 
-from pekso_toolkit.errors import PracticeRuleError
-from pekso_toolkit.i18n import set_language
+from pekso_toolkit.core.errors import PracticeRuleError
+from pekso_toolkit.core.i18n import set_language
 from pekso_toolkit.store import CaseStore, RecordError
 from pekso_toolkit.widgets import _common as c
 

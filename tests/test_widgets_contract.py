@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pekso_toolkit.i18n import set_language
+from pekso_toolkit.core.i18n import set_language
 from pekso_toolkit.store import CaseStore
 from pekso_toolkit.widgets import ContractEditor, StageChecklist
 from pekso_toolkit.widgets._common import shown_html

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import pekso_toolkit.widgets.explorer as explorer_module
-from pekso_toolkit.analysis import stage_summary
+from pekso_toolkit.core.i18n import set_language
 from pekso_toolkit.datasets import synthesize
-from pekso_toolkit.durations import time_in_stage
-from pekso_toolkit.i18n import set_language
+from pekso_toolkit.stays.durations import time_in_stage
+from pekso_toolkit.stays.summary import stage_summary
 from pekso_toolkit.widgets import BottleneckExplorer
 
 AS_OF = "2025-06-30"

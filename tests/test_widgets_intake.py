@@ -8,9 +8,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from pekso_toolkit.i18n import set_language
+from pekso_toolkit.categories.taxonomy import Taxonomy
+from pekso_toolkit.core.i18n import set_language
 from pekso_toolkit.store import CaseStore
-from pekso_toolkit.taxonomy import Taxonomy
 from pekso_toolkit.widgets import IntakeForm
 from pekso_toolkit.widgets._common import shown_html, today_local
 

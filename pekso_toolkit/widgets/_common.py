@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 import ipywidgets as w
 
-from pekso_toolkit.errors import PeksoError, PracticeRuleError
-from pekso_toolkit.i18n import get_language, pick
+from pekso_toolkit.core.config import DEFAULT_TZ, RISK_LEVELS
+from pekso_toolkit.core.errors import PeksoError, PracticeRuleError
+from pekso_toolkit.core.i18n import get_language, pick
 
 __all__ = [
     "LEVELS",
-    "LOCAL_TZ",
     "Feedback",
     "esc",
     "level_options",
@@ -33,14 +33,9 @@ __all__ = [
 ]
 
 #: Time zone in which dates typed by workers are read.
-LOCAL_TZ = "Asia/Jakarta"
 
 #: Risk / severity levels: stored code -> (Bahasa Indonesia, English).
-LEVELS: dict[str, tuple[str, str]] = {
-    "high": ("tinggi", "high"),
-    "medium": ("sedang", "medium"),
-    "low": ("rendah", "low"),
-}
+LEVELS = RISK_LEVELS
 
 #: CSS classes used by the widgets (one <style> block, added to each widget once).
 CSS = """
@@ -94,7 +89,7 @@ def level_label(code: str | None) -> str:
 
 def today_local() -> date:
     """Today's date in Asia/Jakarta."""
-    return datetime.now(ZoneInfo(LOCAL_TZ)).date()
+    return datetime.now(ZoneInfo(DEFAULT_TZ)).date()
 
 
 # ----------------------------------------------------------------------------------- messages
@@ -264,7 +259,7 @@ def fmt_date(moment: datetime | None) -> str:
     """A stored time as a local date, ``2025-01-31`` ("" for None)."""
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(LOCAL_TZ)).strftime("%Y-%m-%d")
+    return moment.astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%d")
 
 
 # ----------------------------------------------------------------------------------- base view

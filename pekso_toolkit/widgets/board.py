@@ -8,8 +8,9 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.durations import to_utc, working_days
-from pekso_toolkit.i18n import pick
+from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.i18n import pick
+from pekso_toolkit.stays.durations import to_utc, working_days
 from pekso_toolkit.widgets._common import StoreView, css_class, esc, name_fields, style_block
 from pekso_toolkit.widgets.checklist import StageChecklist
 
@@ -184,7 +185,7 @@ class CaseBoard(StoreView):
 
     def _draw(self) -> None:
         data = self.shown()
-        as_of_local = self.as_of.tz_convert("Asia/Jakarta").strftime("%Y-%m-%d")
+        as_of_local = self.as_of.tz_convert(DEFAULT_TZ).strftime("%Y-%m-%d")
         n_over = int(data["overdue"].sum()) if len(data) else 0
         unit = (
             pick("hari kerja", "working days")

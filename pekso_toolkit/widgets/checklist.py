@@ -6,7 +6,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from pekso_toolkit.i18n import pick
+from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.widgets._common import (
     Feedback,
     StoreView,

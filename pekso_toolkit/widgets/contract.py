@@ -6,8 +6,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from pekso_toolkit.i18n import pick
-from pekso_toolkit.store_rules import rule
+from pekso_toolkit.core.i18n import pick
+from pekso_toolkit.store.rules import rule
 from pekso_toolkit.widgets._common import (
     DESC,
     Feedback,

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from pekso_toolkit.analysis import stage_summary
-from pekso_toolkit.durations import LOCAL_TZ, to_utc
-from pekso_toolkit.i18n import get_language, pick
+from pekso_toolkit.core.config import DEFAULT_TZ, MIN_COUNT
+from pekso_toolkit.core.i18n import get_language, pick
+from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.plotting import plot_bottlenecks
-from pekso_toolkit.stages import StageModel
+from pekso_toolkit.stays.durations import to_utc
+from pekso_toolkit.stays.summary import stage_summary
 from pekso_toolkit.widgets._common import esc, name_fields, style_block
 
 __all__ = ["BottleneckExplorer"]
@@ -43,7 +44,7 @@ _NO_GROUP = "_none"
 
 def _month_labels(entered_at: pd.Series) -> pd.Series:
     """``YYYY-MM`` of each entry time in Asia/Jakarta (vectorised over distinct months)."""
-    local = pd.DatetimeIndex(entered_at).tz_convert(LOCAL_TZ)
+    local = pd.DatetimeIndex(entered_at).tz_convert(DEFAULT_TZ)
     code = np.asarray(local.year * 12 + (local.month - 1))
     uniques, inverse = np.unique(code, return_inverse=True)
     labels = np.array([f"{u // 12:04d}-{u % 12 + 1:02d}" for u in uniques], dtype=object)
@@ -53,7 +54,7 @@ def _month_labels(entered_at: pd.Series) -> pd.Series:
 class BottleneckExplorer(w.VBox):
     """Where do cases wait longest? Pick a grouping, a stage and a figure.
 
-    The table is :func:`pekso_toolkit.analysis.stage_summary` of the stays by the chosen
+    The table is :func:`pekso_toolkit.stays.summary.stage_summary` of the stays by the chosen
     grouping (open stays censored, Kaplan–Meier figures), with small cells suppressed
     (``min_count``); the plot is :func:`pekso_toolkit.plotting.plot_bottlenecks` of the same
     table. Summaries are computed once per grouping and threshold, and plots once per view, so
@@ -62,7 +63,7 @@ class BottleneckExplorer(w.VBox):
     Parameters
     ----------
     stays : pandas.DataFrame
-        Output of :func:`pekso_toolkit.durations.time_in_stage` (with carried columns such as
+        Output of :func:`pekso_toolkit.stays.durations.time_in_stage` (with carried columns such as
         ``office``, ``worker``, ``category``). A ``period`` grouping (month the stay began, in
         Asia/Jakarta) is added from ``entered_at``.
     as_of : str, date or Timestamp, optional
@@ -99,7 +100,7 @@ class BottleneckExplorer(w.VBox):
         *,
         as_of: Any = None,
         groupings: Sequence[str] | None = None,
-        min_count: int = 11,
+        min_count: int = MIN_COUNT,
         model: StageModel | None = None,
         warm_up: bool = True,
     ) -> None:
@@ -189,7 +190,7 @@ class BottleneckExplorer(w.VBox):
         Returns
         -------
         pandas.DataFrame
-            :func:`pekso_toolkit.analysis.stage_summary` with ``by=grouping`` and
+            :func:`pekso_toolkit.stays.summary.stage_summary` with ``by=grouping`` and
             ``min_count``; with no grouping, a ``_all`` column holds one group. Cached per
             grouping and threshold.
         """
@@ -233,7 +234,7 @@ class BottleneckExplorer(w.VBox):
         self.plot.value = self._image(group_col, rows)
         self.table.value = self._table_html(group_col, rows)
         as_of = (
-            pd.Timestamp(self.as_of).tz_convert(LOCAL_TZ).strftime("%Y-%m-%d")
+            pd.Timestamp(self.as_of).tz_convert(DEFAULT_TZ).strftime("%Y-%m-%d")
             if self.as_of is not None
             else "?"
         )

@@ -7,7 +7,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from pekso_toolkit.i18n import pick
+from pekso_toolkit.categories.taxonomy import Taxonomy
+from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.widgets._common import (
     DESC,
     Feedback,
@@ -45,7 +46,7 @@ class IntakeForm(StoreView):
         Where the case is recorded (the only place its state lives).
     taxonomy : Taxonomy, optional
         Categories offered for each problem, and the source of suggestions (default: the PPKS
-        taxonomy, :meth:`pekso_toolkit.taxonomy.Taxonomy.ppks`).
+        taxonomy, :meth:`pekso_toolkit.categories.taxonomy.Taxonomy.ppks`).
     offices : list of str, optional
         The agency's offices. When given, the office must be one of them.
     case_id : str, optional
@@ -77,8 +78,6 @@ class IntakeForm(StoreView):
     ) -> None:
         super().__init__(store)
         if taxonomy is None:
-            from pekso_toolkit.taxonomy import Taxonomy
-
             taxonomy = Taxonomy.ppks()
         self.taxonomy = taxonomy
         self.offices = [str(o) for o in offices] if offices is not None else None

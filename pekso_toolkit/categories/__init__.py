@@ -1,0 +1,1 @@
+"""Problem categories: the taxonomy tree, keyword suggestions, the classifier, category analysis."""

@@ -1,0 +1,19 @@
+"""Drawing: ``plot_*(data, *, ..., ax=None) -> Axes``; figures are computed elsewhere."""
+
+from pekso_toolkit.plotting.stays import (
+    plot_bottlenecks,
+    plot_case_timeline,
+    plot_stage_durations,
+    plot_stage_exits,
+    plot_survival,
+    plot_wip,
+)
+
+__all__ = [
+    "plot_bottlenecks",
+    "plot_case_timeline",
+    "plot_stage_durations",
+    "plot_stage_exits",
+    "plot_survival",
+    "plot_wip",
+]

@@ -1,0 +1,1 @@
+"""Event log in, stays out; then what stays give: summaries, exits, flow, supervision."""

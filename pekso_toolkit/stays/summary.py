@@ -1,0 +1,505 @@
+"""Summaries of stays: per-stage figures with censoring and bottlenecks.
+
+Every function takes tidy frames and returns tidy frames; nothing here draws (backlog and
+transitions are in :mod:`pekso_toolkit.stays.flow`). Stays come from
+:func:`pekso_toolkit.stays.durations.time_in_stage`. Open stays are right-censored: the per-stage
+medians and percentiles are Kaplan–Meier estimates (lifelines), never medians of finished stays.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lifelines import KaplanMeierFitter
+from lifelines.utils import median_survival_times, qth_survival_times
+
+from pekso_toolkit.core.columns import as_list
+from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.i18n import bilingual
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.stays.durations import (
+    to_utc,
+)
+
+__all__ = [
+    "SUMMARY_COLUMNS",
+    "bottlenecks",
+    "stage_summary",
+    "survival_fits",
+]
+
+#: Columns of :func:`stage_summary` after the group columns.
+SUMMARY_COLUMNS = (
+    "stage",
+    "n_stays",
+    "n_open",
+    "median_days",
+    "median_ci_low",
+    "median_ci_high",
+    "p75_days",
+    "p90_days",
+    "mean_days_completed",
+    "share_of_time",
+    "target_days",
+    "overdue_share",
+)
+
+#: Durations are counted to this resolution (days) before the Kaplan–Meier fit: one minute.
+KM_RESOLUTION = 1 / 1440
+
+_STAY_NEEDS = ("case_id", "stage", "days", "observed")
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _check_stays(stays: pd.DataFrame, by: list[str]) -> None:
+    if not isinstance(stays, pd.DataFrame):
+        raise TypeError(
+            f"expected the stays table of pk.time_in_stage(...), not {type(stays).__name__}"
+        )
+    missing = [c for c in (*_STAY_NEEDS, *by) if c not in stays.columns]
+    if missing:
+        raise KeyError(
+            f"the stays table lacks column(s) {missing}; make it with pk.time_in_stage(log, "
+            "as_of=...) (group columns must be carried from the event log)"
+        )
+
+
+def stays_stage_ids(stays: pd.DataFrame, model: StageModel | None) -> list[str]:
+    """Helping stages in model order."""
+    if model is not None:
+        return [s.id for s in model.helping_stages]
+    if "stages" in stays.attrs:
+        return list(stays.attrs["stages"])
+    dtype = stays["stage"].dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        default = StageModel.default()
+        if list(dtype.categories) == list(default.ids):
+            return [s.id for s in default.helping_stages]
+        return [str(c) for c in dtype.categories]
+    return sorted(str(s) for s in stays["stage"].dropna().unique())
+
+
+def _targets(
+    stays: pd.DataFrame, targets: Mapping[str, float] | None, model: StageModel | None
+) -> dict[str, float]:
+    if targets is not None:
+        return {str(k): float(v) for k, v in targets.items()}
+    unit = model.target_unit if model is not None else stays.attrs.get("target_unit", "calendar")
+    days = stays.attrs.get("days", "calendar")
+    if unit != days:
+        warnings.warn(
+            f"the stage targets are in {unit} days but the stays are in {days} days; pass "
+            f"targets=... in {days} days or compute the stays with days={unit!r}",
+            UserWarning,
+            stacklevel=3,
+        )
+    if model is not None:
+        return dict(model.targets)
+    if "targets" in stays.attrs:
+        return dict(stays.attrs["targets"])
+    return dict(StageModel.default().targets)
+
+
+def stage_position(stays: pd.DataFrame, stage_ids: list[str]) -> np.ndarray:
+    """Position of each stay's stage in ``stage_ids`` (-1 when not a listed stage)."""
+    lookup = {s: i for i, s in enumerate(stage_ids)}
+    stage = stays["stage"]
+    if isinstance(stage.dtype, pd.CategoricalDtype):
+        cat_pos = np.array([lookup.get(str(c), -1) for c in stage.dtype.categories] + [-1])
+        return cat_pos[stage.cat.codes.to_numpy()]  # code -1 (missing) -> last entry
+    return stage.astype(str).map(lookup).fillna(-1).to_numpy().astype(np.int64)
+
+
+def _group_codes(stays: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Group number of each stay and a frame of the group labels (in group-number order)."""
+    if not by:
+        return np.zeros(len(stays), dtype=np.int64), pd.DataFrame(index=range(1))
+    grouped = stays.groupby(by, sort=True, observed=True, dropna=False)
+    codes = grouped.ngroup().to_numpy()
+    labels = grouped.size().index.to_frame(index=False)
+    return codes, labels
+
+
+def _aggregate_times(
+    cell: np.ndarray, days: np.ndarray, observed: np.ndarray, resolution: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (cell, duration, event) triples with their counts, sorted by cell."""
+    if resolution:
+        ticks = np.rint(np.maximum(days, 0.0) / resolution).astype(np.int64)
+        span = int(ticks.max(initial=0)).bit_length() + 1
+        cell_bits = int(cell.max(initial=0)).bit_length()
+        if span + cell_bits <= 62:
+            key = (cell.astype(np.int64) << span) | (ticks << 1) | observed.astype(np.int64)
+            uniq, counts = np.unique(key, return_counts=True)
+            return (
+                uniq >> span,
+                ((uniq & ((1 << span) - 1)) >> 1) * resolution,
+                (uniq & 1).astype(bool),
+                counts,
+            )
+        days = ticks * resolution
+    frame = pd.DataFrame({"cell": cell, "t": days, "e": observed})
+    sizes = frame.groupby(["cell", "t", "e"], sort=True).size()
+    idx = sizes.index
+    return (
+        idx.get_level_values(0).to_numpy(),
+        idx.get_level_values(1).to_numpy(dtype=float),
+        idx.get_level_values(2).to_numpy(dtype=bool),
+        sizes.to_numpy(),
+    )
+
+
+def _fit(
+    t: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float, label: str
+) -> KaplanMeierFitter:
+    kmf = KaplanMeierFitter(alpha=alpha, label=label)
+    return kmf.fit(t, event_observed=e, weights=w)
+
+
+def _finite(value: Any) -> float:
+    x = float(value)
+    return x if np.isfinite(x) else float("nan")
+
+
+def _km_figures(kmf: KaplanMeierFitter) -> tuple[float, float, float, float, float]:
+    """median, its CI (low, high), 75th and 90th percentile of the duration; NaN if not reached."""
+    q = qth_survival_times([0.5, 0.25, 0.1], kmf.survival_function_).iloc[:, 0].to_numpy()
+    ci = median_survival_times(kmf.confidence_interval_)
+    return (
+        _finite(q[0]),
+        _finite(ci.iloc[0, 0]),
+        _finite(ci.iloc[0, 1]),
+        _finite(q[1]),
+        _finite(q[2]),
+    )
+
+
+# ---------------------------------------------------------------------------------- summary
+def stage_summary(
+    stays: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+    min_count: int | None = None,
+    model: StageModel | None = None,
+    alpha: float = 0.05,
+    resolution: float | None = KM_RESOLUTION,
+) -> pd.DataFrame:
+    """Per-stage time-in-stage figures, open stays censored (Kaplan–Meier).
+
+    Parameters
+    ----------
+    stays : pandas.DataFrame
+        Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`.
+    by : str or list of str, optional
+        Group column(s) carried on the stays (e.g. ``"office"``, ``["office", "category"]``):
+        one block of stage rows per group. Missing group values form their own group.
+    targets : mapping of stage id -> days, optional
+        Target days per stage (default: the stage model's targets). Compare like with like: the
+        targets are in the model's ``target_unit``; ``days`` in the unit of ``time_in_stage``.
+    min_count : int, optional
+        When given, the table goes through
+        :func:`~pekso_toolkit.publish.disclosure.suppress_small_cells` with ``threshold=min_count``:
+        ``n_stays`` and ``n_open`` below it are masked, with the figures computed from them and
+        complementary cells (blocks: each group, and each stage across groups).
+    model : StageModel, optional
+        Stage order and targets (default: those recorded on ``stays`` by ``time_in_stage``).
+    alpha : float
+        1 - confidence level of the median's interval (default 0.05: 95 %).
+    resolution : float or None
+        Durations are counted to this many days before fitting (default one minute,
+        ``1/1440``), which keeps the fit fast on millions of stays; None fits exact durations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per helping stage in model order (per group when ``by`` is given; every stage
+        appears, with ``n_stays == 0`` when it has no stays). Columns: the ``by`` columns, then
+
+        ``stage`` (categorical), ``n_stays`` (stays, finished or open), ``n_open`` (open at
+        ``as_of``: censored), ``median_days`` with ``median_ci_low`` / ``median_ci_high``
+        (Kaplan–Meier median and its confidence interval, days), ``p75_days`` and ``p90_days``
+        (Kaplan–Meier 75th and 90th percentile of the time in stage, days),
+        ``mean_days_completed`` (mean of finished stays only; biased low when many stays are
+        open), ``share_of_time`` (this stage's share of all days the group's cases spent in
+        helping stages, 0–1), ``target_days`` and ``overdue_share`` (share of stays, open ones
+        included, already longer than the target, 0–1).
+
+        A Kaplan–Meier figure is NaN when the estimate never falls that low (e.g. more than half
+        the stays are still open and long): it is not known yet, and no number is made up.
+        Days are in the unit of the stays (``attrs["days"]``: calendar or working).
+    """
+    by_cols = as_list(by)
+    _check_stays(stays, by_cols)
+    stage_ids = stays_stage_ids(stays, model)
+    target_map = _targets(stays, targets, model)
+    n_stage = len(stage_ids)
+    pos = stage_position(stays, stage_ids)
+    keep = pos >= 0
+    data = stays.loc[keep] if not keep.all() else stays
+    pos = pos[keep]
+    group, labels = _group_codes(data, by_cols)
+    n_group = len(labels)
+    cell = group * n_stage + pos
+    n_cells = n_group * n_stage
+
+    days = data["days"].to_numpy(dtype=float)
+    observed = data["observed"].to_numpy(dtype=bool)
+    target_arr = np.array([target_map.get(s, np.nan) for s in stage_ids], dtype=float)
+    stay_target = target_arr[pos]
+
+    n_stays = np.bincount(cell, minlength=n_cells)
+    n_open = np.bincount(cell, weights=~observed, minlength=n_cells).astype(np.int64)
+    n_done = n_stays - n_open
+    sum_days = np.bincount(cell, weights=days, minlength=n_cells)
+    sum_done = np.bincount(cell, weights=np.where(observed, days, 0.0), minlength=n_cells)
+    over = np.bincount(cell, weights=days > stay_target, minlength=n_cells)
+    group_days = sum_days.reshape(n_group, n_stage).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_done = np.where(n_done > 0, sum_done / np.maximum(n_done, 1), np.nan)
+        share = np.where(
+            np.repeat(group_days, n_stage) > 0, sum_days / np.repeat(group_days, n_stage), np.nan
+        )
+        overdue = np.where(
+            (n_stays > 0) & np.isfinite(np.tile(target_arr, n_group)),
+            over / np.maximum(n_stays, 1),
+            np.nan,
+        )
+
+    km = np.full((n_cells, 5), np.nan)
+    cells, t, e, w = _aggregate_times(cell, days, observed, resolution)
+    bounds = np.searchsorted(cells, np.arange(n_cells + 1))
+    for c in np.flatnonzero(n_stays):
+        lo, hi = bounds[c], bounds[c + 1]
+        kmf = _fit(t[lo:hi], e[lo:hi], w[lo:hi], alpha, stage_ids[c % n_stage])
+        km[c] = _km_figures(kmf)
+
+    table = labels.loc[np.repeat(np.arange(n_group), n_stage)].reset_index(drop=True)
+    stage_dtype = pd.CategoricalDtype(stage_ids, ordered=True)
+    table["stage"] = pd.Categorical(np.tile(stage_ids, n_group), dtype=stage_dtype)
+    table["n_stays"] = n_stays.astype(np.int64)
+    table["n_open"] = n_open
+    table["median_days"] = km[:, 0]
+    table["median_ci_low"] = km[:, 1]
+    table["median_ci_high"] = km[:, 2]
+    table["p75_days"] = km[:, 3]
+    table["p90_days"] = km[:, 4]
+    table["mean_days_completed"] = mean_done
+    table["share_of_time"] = share
+    table["target_days"] = np.tile(target_arr, n_group)
+    table["overdue_share"] = overdue
+    table.attrs = {k: v for k, v in stays.attrs.items() if k in ("as_of", "days")}
+    if min_count is not None:
+        # every figure of a row is computed from its stays (the target is not)
+        not_derived = ("stage", "n_stays", "n_open", "target_days")
+        derived = {c: "n_stays" for c in SUMMARY_COLUMNS if c not in not_derived}
+        margins: list[str | list[str]] = [by_cols, ["stage"]] if by_cols else [[]]
+        table = suppress_small_cells(
+            table,
+            threshold=min_count,
+            count_cols=["n_stays", "n_open"],
+            derived=derived,
+            margins=margins,
+        )
+    return table
+
+
+def survival_fits(
+    stays: pd.DataFrame,
+    *,
+    by: str = "stage",
+    stage: str | None = None,
+    alpha: float = 0.05,
+    resolution: float | None = KM_RESOLUTION,
+    model: StageModel | None = None,
+) -> dict[str, KaplanMeierFitter]:
+    """Kaplan–Meier fits of time in stage, one per stage or per group, open stays censored.
+
+    Parameters
+    ----------
+    stays : pandas.DataFrame
+        Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`.
+    by : str
+        ``"stage"`` (one curve per helping stage) or a carried column (one curve per value,
+        for the stays of ``stage``).
+    stage : str, optional
+        Keep only this stage's stays (needed when ``by`` is not ``"stage"``).
+    alpha : float
+        1 - confidence level of the bands.
+    resolution : float or None
+        As in :func:`stage_summary`.
+    model : StageModel, optional
+        Stage order (default: the one recorded on ``stays``).
+
+    Returns
+    -------
+    dict of label -> lifelines.KaplanMeierFitter
+        In stage order (or sorted group order); groups without stays are left out. Each fitter has
+        ``survival_function_``, ``confidence_interval_`` and ``event_table`` (with ``at_risk``).
+    """
+    by_cols = [] if by == "stage" else [by]
+    _check_stays(stays, by_cols)
+    stage_ids = stays_stage_ids(stays, model)
+    if stage is not None and stage not in stage_ids:
+        raise KeyError(f"stage {stage!r} is not a helping stage; known: {', '.join(stage_ids)}")
+    if by != "stage" and stage is None:
+        raise ValueError(f"give stage=... to compare {by!r} groups within one stage")
+    pos = stage_position(stays, stage_ids)
+    keep = pos >= 0 if stage is None else pos == stage_ids.index(stage)
+    data = stays.loc[keep]
+    if by == "stage":
+        codes = pos[keep]
+        names = stage_ids
+    else:
+        codes, labels = _group_codes(data, by_cols)
+        names = [str(v) for v in labels.iloc[:, 0]]
+    days = data["days"].to_numpy(dtype=float)
+    observed = data["observed"].to_numpy(dtype=bool)
+    cells, t, e, w = _aggregate_times(codes, days, observed, resolution)
+    bounds = np.searchsorted(cells, np.arange(len(names) + 1))
+    fits: dict[str, KaplanMeierFitter] = {}
+    for i, name in enumerate(names):
+        lo, hi = bounds[i], bounds[i + 1]
+        if hi > lo:
+            fits[name] = _fit(t[lo:hi], e[lo:hi], w[lo:hi], alpha, name)
+    return fits
+
+
+# ---------------------------------------------------------------------------------- bottlenecks
+def _num_id(x: float, digits: int = 0) -> str:
+    """Number in Indonesian style: 1.234,5."""
+    text = f"{x:,.{digits}f}"
+    return text.replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+def _num_en(x: float, digits: int = 0) -> str:
+    return f"{x:,.{digits}f}"
+
+
+def _reason(row: Mapping[str, Any]) -> str:
+    median, ratio = row["median_days"], row["ratio_to_target"]
+    waiting, overdue, score = row["n_waiting_now"], row["overdue_now"], row["score"]
+    if row["n_stays"] == 0:
+        return bilingual("belum ada kasus di tahap ini", "no cases in this stage yet")
+    parts_id: list[str] = []
+    parts_en: list[str] = []
+    if np.isfinite(median):
+        digits = 0 if median >= 10 else 1
+        text_id = f"median {_num_id(median, digits)} hari"
+        text_en = f"median {_num_en(median, digits)} days"
+        if np.isfinite(ratio):
+            text_id += f", {_num_id(ratio, 1)}× target"
+            text_en += f", {_num_en(ratio, 1)}× target"
+    else:
+        text_id = "median belum tercapai (lebih dari separuh masih berjalan)"
+        text_en = "median not reached yet (more than half still open)"
+    parts_id.append(text_id)
+    parts_en.append(text_en)
+    wait_id = f"{_num_id(waiting)} kasus menunggu sekarang"
+    wait_en = f"{_num_en(waiting)} case{'s' if waiting != 1 else ''} waiting now"
+    if overdue:
+        wait_id += f" ({_num_id(overdue)} lewat target)"
+        wait_en += f" ({_num_en(overdue)} past target)"
+    parts_id.append(wait_id)
+    parts_en.append(wait_en)
+    if score > 0:
+        parts_id.append(f"{_num_id(100 * score)}% dari hari lewat target")
+        parts_en.append(f"{_num_en(100 * score)}% of days past target")
+    return bilingual("; ".join(parts_id), "; ".join(parts_en))
+
+
+def bottlenecks(
+    stays: pd.DataFrame,
+    *,
+    as_of: Any,
+    by: str | Sequence[str] | None = None,
+    targets: Mapping[str, float] | None = None,
+    model: StageModel | None = None,
+) -> pd.DataFrame:
+    """Stages ranked by how much they hold cases up, with the figures behind the rank.
+
+    Scoring
+    -------
+    Each stay that has lasted longer than its stage's target contributes its *days past
+    target* (``days - target_days``; open stays count up to ``as_of``). A stage's
+    ``score`` is its share of all days past target in the group (0–1): the share of the
+    group's lateness that this stage causes. It grows with how many cases pass through, how far
+    past the target they run, and how many are waiting past target now. Stages are ranked by
+    ``score``, ties (e.g. no stage past target, or stages without a target, which score 0) by
+    ``share_of_time``.
+
+    Parameters
+    ----------
+    stays : pandas.DataFrame
+        Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`, made with the same
+        ``as_of``.
+    as_of : date-like
+        The analysis date; must be the ``as_of`` the stays were made with.
+    by : str or list of str, optional
+        Group column(s): stages are ranked within each group.
+    targets : mapping of stage id -> days, optional
+        Target days (default: the stage model's).
+    model : StageModel, optional
+        Stage order and targets (default: those recorded on ``stays``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and helping stage, best-ranked first within each group. Columns: the
+        ``by`` columns, ``rank`` (1 = biggest bottleneck), ``stage``, ``n_stays``,
+        ``median_days`` (Kaplan–Meier), ``target_days``, ``ratio_to_target``
+        (median / target), ``n_waiting_now`` (open stays at ``as_of``), ``overdue_now``
+        (open stays already past target), ``share_of_time`` (0–1), ``days_past_target``
+        (sum over stays, days), ``score`` (0–1) and ``reason`` (plain-language summary,
+        Bahasa Indonesia / English).
+    """
+    recorded = stays.attrs.get("as_of")
+    when = to_utc(as_of)
+    if recorded is not None and pd.Timestamp(recorded) != when:
+        raise ValueError(
+            f"the stays were computed as of {pd.Timestamp(recorded).tz_convert(DEFAULT_TZ)}, not "
+            f"{when.tz_convert(DEFAULT_TZ)}; run time_in_stage(log, as_of=...) with the same date"
+        )
+    by_cols = as_list(by)
+    summary = stage_summary(stays, by=by_cols or None, targets=targets, model=model)
+    stage_ids = stays_stage_ids(stays, model)
+    target_map = _targets(stays, targets, model)
+    pos = stage_position(stays, stage_ids)
+    keep = pos >= 0
+    data = stays.loc[keep]
+    pos = pos[keep]
+    group, labels = _group_codes(data, by_cols)
+    n_stage = len(stage_ids)
+    n_cells = len(labels) * n_stage
+    cell = group * n_stage + pos
+    days = data["days"].to_numpy(dtype=float)
+    open_ = ~data["observed"].to_numpy(dtype=bool)
+    target = np.array([target_map.get(s, np.nan) for s in stage_ids], dtype=float)[pos]
+    past = np.where(np.isfinite(target), np.maximum(days - np.nan_to_num(target), 0.0), 0.0)
+    overdue_now = np.bincount(cell, weights=open_ & (past > 0), minlength=n_cells)
+    past_sum = np.bincount(cell, weights=past, minlength=n_cells)
+    group_past = np.repeat(past_sum.reshape(-1, n_stage).sum(axis=1), n_stage)
+
+    out = summary[[*by_cols, "stage", "n_stays", "median_days", "target_days"]].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["ratio_to_target"] = summary["median_days"] / summary["target_days"]
+        score = np.where(group_past > 0, past_sum / np.where(group_past > 0, group_past, 1), 0.0)
+    out["n_waiting_now"] = summary["n_open"].to_numpy()
+    out["overdue_now"] = overdue_now.astype(np.int64)
+    out["share_of_time"] = summary["share_of_time"].fillna(0.0).to_numpy()
+    out["days_past_target"] = past_sum
+    out["score"] = score
+    out["_group"] = np.repeat(np.arange(len(labels)), n_stage)
+    out = out.sort_values(
+        ["_group", "score", "share_of_time"], ascending=[True, False, False], kind="stable"
+    )
+    out.insert(len(by_cols), "rank", out.groupby("_group").cumcount().to_numpy() + 1)
+    out["reason"] = pd.array([_reason(r) for r in out.to_dict("records")], dtype="string")
+    out = out.drop(columns="_group").reset_index(drop=True)
+    out.attrs = dict(summary.attrs)
+    return out

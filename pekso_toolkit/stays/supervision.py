@@ -1,0 +1,263 @@
+"""What supervisors ask: overdue cases, forgotten steps, and how much ignoring open cases misleads.
+
+All functions take tables made elsewhere (stays from :func:`pekso_toolkit.time_in_stage`, flags
+from :meth:`pekso_toolkit.CaseStore.flags`) and return tidy DataFrames; none of them draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pekso_toolkit.core.columns import as_list
+from pekso_toolkit.core.config import MIN_COUNT
+from pekso_toolkit.core.i18n import pick
+from pekso_toolkit.core.stages import FORGOTTEN, StageModel
+from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.stays.durations import to_utc
+from pekso_toolkit.stays.summary import stage_summary
+
+__all__ = [
+    "FORGOTTEN_FLAGS",
+    "censoring_bias",
+    "forgotten_summary",
+    "overdue_cases",
+    "skipped_analysis",
+]
+
+#: Flag columns of :meth:`CaseStore.flags` for the practice's three often-forgotten steps.
+FORGOTTEN_FLAGS: dict[str, str] = {
+    "no_contract_scope": "contract_boundaries",
+    "skipped_analysis": "analysis",
+    "closed_without_termination_items": "termination_contract",
+}
+
+
+def overdue_cases(
+    stays: pd.DataFrame,
+    *,
+    as_of: Any,
+    targets: Mapping[str, float] | None = None,
+    model: StageModel | None = None,
+    columns: Sequence[str] = ("office", "worker"),
+) -> pd.DataFrame:
+    """Cases waiting now in a stage for longer than the stage's target.
+
+    Parameters
+    ----------
+    stays : DataFrame
+        Output of :func:`pekso_toolkit.time_in_stage` (its ``days`` unit is kept).
+    as_of : date-like
+        The analysis date; must be the one the stays were computed with.
+    targets : mapping, optional
+        Stage id -> target days (default: the stage model's targets).
+    model : StageModel, optional
+        Default :meth:`StageModel.default`.
+    columns : sequence of str
+        Case columns to show when present (never client identity).
+
+    Returns
+    -------
+    DataFrame
+        One row per open stay past its target, most overdue first: ``case_id, stage,
+        entered_at, days`` (in the stay unit), ``target_days``, ``days_over`` (``days -
+        target_days``), ``times_target`` (``days / target_days``), then ``columns``.
+    """
+    model = model or StageModel.default()
+    targets = dict(targets) if targets is not None else model.targets
+    as_of_utc = to_utc(as_of)
+    open_ = stays[~stays["observed"].astype(bool)]
+    if len(open_) and (open_["entered_at"] > as_of_utc).any():
+        raise ValueError("stays entered after as_of: compute the stays with the same as_of")
+    target = open_["stage"].astype(str).map(targets).astype("float64")
+    late = open_[(target.notna() & (open_["days"] > target)).to_numpy()].copy()
+    late["target_days"] = target[late.index]
+    late["days_over"] = late["days"] - late["target_days"]
+    late["times_target"] = late["days"] / late["target_days"]
+    keep = ["case_id", "stage", "entered_at", "days", "target_days", "days_over", "times_target"]
+    keep += [c for c in columns if c in late.columns and c not in keep]
+    return late[keep].sort_values("times_target", ascending=False).reset_index(drop=True)
+
+
+def forgotten_summary(
+    flags: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    min_count: int | None = MIN_COUNT,
+    lang: str | None = None,
+) -> pd.DataFrame:
+    """How often each of the three often-forgotten steps was forgotten.
+
+    Parameters
+    ----------
+    flags : DataFrame
+        Output of :meth:`CaseStore.flags` (one row per case, boolean flag columns; NA where the
+        store cannot know, e.g. imported cases).
+    by : str or list of str, optional
+        Group columns (e.g. ``"office"`` or ``"worker"``).
+    min_count : int or None
+        Suppress counts below this (and the shares derived from them); None publishes all.
+    lang : str, optional
+        Language of the ``step`` label.
+
+    Returns
+    -------
+    DataFrame
+        One row per step (per group): the ``by`` columns, ``flag`` (column name), ``step``
+        (label), ``n_cases`` (cases where the step could be checked), ``n_forgotten``,
+        ``share_forgotten`` (``n_forgotten / n_cases``), and ``suppressed`` when ``min_count``
+        is given.
+    """
+    keys = as_list(by)
+    present = [f for f in FORGOTTEN_FLAGS if f in flags.columns]
+    if not present:
+        raise ValueError(
+            f"flags has none of the columns {list(FORGOTTEN_FLAGS)}; pass CaseStore.flags()"
+        )
+    long = flags.melt(id_vars=keys, value_vars=present, var_name="flag", value_name="forgotten")
+    long = long[long["forgotten"].notna()]
+    long["forgotten"] = long["forgotten"].astype(bool)
+    grouped = long.groupby([*keys, "flag"], sort=False, observed=True)["forgotten"]
+    out = pd.DataFrame({"n_cases": grouped.size(), "n_forgotten": grouped.sum()}).reset_index()
+    out["n_forgotten"] = out["n_forgotten"].astype("int64")
+    out["share_forgotten"] = out["n_forgotten"] / out["n_cases"]
+    labels = {f: pick(*FORGOTTEN[step], lang) for f, step in FORGOTTEN_FLAGS.items()}
+    out.insert(len(keys) + 1, "step", out["flag"].map(labels))
+    order = {f: i for i, f in enumerate(FORGOTTEN_FLAGS)}
+    out = out.sort_values([*keys, "flag"], key=lambda s: s.map(order) if s.name == "flag" else s)
+    out = out.reset_index(drop=True)
+    if min_count is not None:
+        out = suppress_small_cells(
+            out,
+            threshold=min_count,
+            count_cols=["n_cases", "n_forgotten"],
+            derived={"share_forgotten": ["n_forgotten", "n_cases"]},
+            margins=["flag"],  # each step's counts add up over the groups, not across steps
+        )
+    return out
+
+
+def skipped_analysis(
+    log: Any,
+    *,
+    as_of: Any,
+    analysis: str = "analisa_masalah",
+    intervention: str = "intervensi",
+) -> pd.DataFrame:
+    """Cases that entered intervention without passing through problem analysis.
+
+    This is the part of the "forgotten analysis" that an event log shows by itself (a case store
+    also knows whether the analysis was written down: see :meth:`CaseStore.flags`).
+
+    Parameters
+    ----------
+    log : EventLog or DataFrame
+        Canonical events (``case_id, stage, timestamp`` and case columns).
+    as_of : date-like
+        Events after this moment are ignored.
+    analysis, intervention : str
+        Stage ids of the analysis stage and of the stage that must come after it.
+
+    Returns
+    -------
+    DataFrame
+        One row per case that entered ``intervention``: ``case_id``, ``skipped_analysis``
+        (True when no ``analysis`` event came before its first entry into ``intervention``
+        since the case was opened or last reopened), then the case's other columns as on its
+        first event (e.g. office, worker, category).
+    """
+    events = log.events if hasattr(log, "events") else log
+    events = events[events["timestamp"] <= to_utc(as_of)]
+    model = getattr(log, "model", None) or StageModel.default()
+    reopened = model.reopened_id
+    stage = events["stage"].astype(str).to_numpy()
+    case = events["case_id"].to_numpy()
+    # episodes restart at each reopening: a reopened case needs a new analysis
+    new_episode = np.r_[True, case[1:] != case[:-1]] | (stage == reopened)
+    episode = np.cumsum(new_episode)
+    is_analysis = pd.Series(stage == analysis)
+    seen = is_analysis.groupby(episode).cummax().to_numpy()
+    entries = pd.DataFrame(
+        {"case_id": case, "episode": episode, "seen": seen, "enter": stage == intervention}
+    )
+    entries = entries[entries["enter"]].drop_duplicates("episode")
+    per_case = entries.groupby("case_id", sort=False)["seen"].all()
+    out = pd.DataFrame(
+        {"case_id": per_case.index.astype("string"), "skipped_analysis": ~per_case.to_numpy()}
+    )
+    extra = [c for c in events.columns if c not in ("case_id", "stage", "timestamp")]
+    if extra:
+        firsts = events.drop_duplicates("case_id").set_index("case_id")[extra]
+        out = out.join(firsts, on="case_id")
+    return out.reset_index(drop=True)
+
+
+def censoring_bias(
+    stays: pd.DataFrame, *, model: StageModel | None = None, min_count: int | None = None
+) -> pd.DataFrame:
+    """Side by side: the honest Kaplan–Meier median and the naive one that drops open stays.
+
+    Tools that measure only finished transitions leave out the cases still waiting on the
+    extract date. Those are the long stays, so the naive median is too short; the Kaplan–Meier
+    median counts open stays as "at least this long" (right-censored).
+
+    Parameters
+    ----------
+    stays : DataFrame
+        Output of :func:`pekso_toolkit.time_in_stage`.
+    model : StageModel, optional
+        Default :meth:`StageModel.default`.
+    min_count : int, optional
+        Suppress small cells (see :func:`pekso_toolkit.suppress_small_cells`).
+
+    Returns
+    -------
+    DataFrame
+        One row per stage in model order: ``stage, n_stays, n_open, share_open``,
+        ``median_km`` (Kaplan–Meier median, open stays censored; NA when not reached),
+        ``median_ci_low, median_ci_high``, ``median_completed_only`` (median of finished stays
+        only: the naive figure), ``understatement_days`` (``median_km -
+        median_completed_only``) and ``understatement_share`` (that difference as a share of
+        ``median_km``). Units are those of the stays (calendar or working days).
+    """
+    summary = stage_summary(stays, model=model)
+    done = stays[stays["observed"].astype(bool)]
+    naive = done.groupby("stage", observed=False)["days"].median()
+    out = pd.DataFrame(
+        {
+            "stage": summary["stage"],
+            "n_stays": summary["n_stays"],
+            "n_open": summary["n_open"],
+            "share_open": summary["n_open"] / summary["n_stays"].where(summary["n_stays"] > 0),
+            "median_km": summary["median_days"],
+            "median_ci_low": summary["median_ci_low"],
+            "median_ci_high": summary["median_ci_high"],
+            "median_completed_only": summary["stage"].astype(str).map(naive).astype("float64"),
+        }
+    )
+    out["understatement_days"] = out["median_km"] - out["median_completed_only"]
+    out["understatement_share"] = out["understatement_days"] / out["median_km"]
+    if min_count is not None:
+        out = suppress_small_cells(
+            out,
+            threshold=min_count,
+            count_cols=["n_stays", "n_open"],
+            derived={
+                "share_open": ["n_stays", "n_open"],
+                **{
+                    col: "n_stays"
+                    for col in (
+                        "median_km",
+                        "median_ci_low",
+                        "median_ci_high",
+                        "median_completed_only",
+                        "understatement_days",
+                        "understatement_share",
+                    )
+                },
+            },
+        )
+    return out

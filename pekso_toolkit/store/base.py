@@ -1,0 +1,231 @@
+"""Plumbing of the case store: connection, transactions, time and identity of each recording.
+
+:class:`StoreBase` holds what :class:`pekso_toolkit.store.CaseStore` is built on; use
+``CaseStore``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self, TypeAlias
+
+import pandas as pd
+
+from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.errors import StoreError
+from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.store.fold import fold
+from pekso_toolkit.store.frames import EVENT_COLUMNS
+from pekso_toolkit.store.records import Event
+from pekso_toolkit.store.rules import check_name, rule
+from pekso_toolkit.store.schema import (
+    RecordError,
+    connect,
+    now_utc,
+    parse_when,
+    read_meta,
+    retry_busy,
+    to_iso,
+)
+from pekso_toolkit.store.state import CaseState
+
+__all__ = ["StoreBase", "When"]
+
+#: A time given by a user: aware or naive datetime / Timestamp, date, ISO text; None means now.
+When: TypeAlias = datetime | pd.Timestamp | str | None
+
+
+class StoreBase:
+    """Connection, transactions and checks shared by the recording and reading API."""
+
+    def __init__(
+        self,
+        path: str | Path = "data/cases.sqlite",
+        *,
+        worker: str | None = None,
+        model: StageModel | None = None,
+        clock: Callable[[], datetime] | None = None,
+        tz: str = DEFAULT_TZ,
+        lock_timeout: float = 10.0,
+    ) -> None:
+        self.path = path if str(path) == ":memory:" else Path(path)
+        self.model = model or StageModel.default()
+        self.worker = check_name(worker, "worker", required=False)
+        self.tz = tz
+        self.lock_timeout = float(lock_timeout)
+        self._clock = clock or now_utc
+        self._conn = connect(path, timeout=self.lock_timeout)
+        # one connection, shared by the threads that use this store (Jupyter runs widget
+        # callbacks on its own thread): every statement and transaction holds this lock
+        self._lock = threading.RLock()
+        self.role = read_meta(self._conn).get("role", "store")
+
+    # ------------------------------------------------------------------------- plumbing
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        with self._lock:
+            n = self._conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0]
+        return f"CaseStore({str(self.path)!r}, {n} cases, role={self.role!r})"
+
+    def _now(self) -> datetime:
+        moment = self._clock()
+        if not isinstance(moment, datetime):
+            raise StoreError("clock() must return a datetime / clock() harus memberi datetime")
+        return parse_when(moment, field="clock()", tz="UTC")
+
+    def _when(self, at: When, now: datetime) -> datetime:
+        if at is None:
+            return now
+        moment = parse_when(at, field="at", tz=self.tz)
+        if moment > now:
+            raise RecordError(
+                f"at: {to_iso(moment)} ada di masa depan (sekarang {to_iso(now)}); catat yang "
+                f"sudah terjadi / at: {to_iso(moment)} is in the future (now {to_iso(now)}); "
+                "record what has happened"
+            )
+        return moment
+
+    def _by(self, by: str | None) -> str:
+        who = check_name(by, "by", required=False) or self.worker
+        if who is None:
+            raise RecordError(
+                "by: siapa yang mencatat? isi by= atau CaseStore(worker=...) / "
+                "by: who is recording? pass by= or open the store with CaseStore(worker=...)"
+            )
+        return who
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), retried while the file is locked."""
+        if self.role == "export":
+            raise StoreError(
+                "Ini salinan ekspor untuk analisis dan hanya bisa dibaca; catat di basis data "
+                "asli / This is an analysis export and is read-only; record in the original store"
+            )
+        conn = self._conn
+        with self._lock:
+            retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=self.lock_timeout)
+            try:
+                yield conn
+                retry_busy(lambda: conn.execute("COMMIT"), timeout=self.lock_timeout)
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(
+                        f"Basis data menolak penulisan; tidak ada yang tersimpan / The database "
+                        f"refused the write; nothing was saved ({exc})"
+                    ) from exc
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for reads made of several queries."""
+        conn = self._conn
+        with self._lock:
+            retry_busy(lambda: conn.execute("BEGIN"), timeout=self.lock_timeout)
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    def _events_of(self, conn: sqlite3.Connection, case_id: Any) -> list[Event]:
+        if not isinstance(case_id, str):
+            raise RecordError(
+                f"case_id: harus teks seperti 'K-000001', bukan {type(case_id).__name__} / "
+                f"case_id: must be text such as 'K-000001', not {type(case_id).__name__}"
+            )
+        rows = conn.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY event_id",  # noqa: S608
+            (case_id,),
+        ).fetchall()
+        if not rows:
+            raise RecordError(
+                f"case_id: kasus {case_id!r} tidak ada di basis data ini / "
+                f"case_id: there is no case {case_id!r} in this store"
+            )
+        return [Event.from_row(r) for r in rows]
+
+    def _state(self, conn: sqlite3.Connection, case_id: Any) -> CaseState:
+        return fold(self._events_of(conn, case_id), self.model)
+
+    @staticmethod
+    def _open(state: CaseState) -> None:
+        if state.closed:
+            raise rule(
+                "case_closed",
+                f"Kasus {state.case_id} ditutup pada {to_iso(state.closures[-1].at)}.",
+                f"Case {state.case_id} was closed at {to_iso(state.closures[-1].at)}.",
+            )
+
+    @staticmethod
+    def _not_before(moment: datetime, since: datetime | None, what: str) -> None:
+        if since is not None and moment < since:
+            raise RecordError(
+                f"at: {to_iso(moment)} lebih awal dari {what} ({to_iso(since)}) / "
+                f"at: {to_iso(moment)} is earlier than {what} ({to_iso(since)})"
+            )
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        case_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        at: datetime,
+        now: datetime,
+        by: str,
+        stage: str | None = None,
+        voids: int | None = None,
+    ) -> int:
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        cur = conn.execute(
+            "INSERT INTO events (case_id, kind, at, recorded_at, recorded_by, payload, stage, "
+            "voids) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (case_id, kind, to_iso(at), to_iso(now), by, text, stage, voids),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _record(
+        self,
+        case_id: str,
+        kind: str,
+        build: Callable[[CaseState, datetime], dict[str, Any]],
+        *,
+        at: When,
+        by: str | None,
+        stage: str | None = None,
+        allow_closed: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        """Check and write one event: ``build(state, at)`` validates and returns the payload."""
+        who = self._by(by)
+        with self._write() as conn:
+            now = self._now()
+            moment = self._when(at, now)
+            state = self._state(conn, case_id)
+            if not allow_closed:
+                self._open(state)
+            self._not_before(moment, state.opened_at, "waktu kasus dibuka / the case's opening")
+            payload = build(state, moment)
+            eid = self._insert(
+                conn, case_id, kind, payload, at=moment, now=now, by=who, stage=stage
+            )
+        return eid, payload

@@ -1,0 +1,361 @@
+"""The SQLite layout of the case store: schema versions, migrations, connections, retries, times.
+
+Layout (schema version 2)
+-------------------------
+``meta(key, value)``
+    What the file is (``role`` = ``store`` or ``export``) and when it was made or migrated.
+``cases(case_id, created_at, source)``
+    One row per case id; ``source`` is ``recorded`` (opened with the store) or ``imported``.
+    Insert-only.
+``clients(case_id, client_ref)``
+    The client's reference (identity) kept apart from everything else. It is the only table that
+    may be changed (e.g. to erase a client's identity); nothing that leaves the store for analysis
+    reads it.
+``events(event_id, case_id, kind, at, recorded_at, recorded_by, payload, stage, voids)``
+    The append-only history: one row per recorded action. ``at`` is when it happened,
+    ``recorded_at`` when it was written (both UTC ISO-8601 text with microseconds and a ``Z``),
+    ``payload`` is JSON, ``stage`` is the stage a stage-changing event enters (NULL otherwise) and
+    ``voids`` is the event a correction cancels. Triggers refuse UPDATE and DELETE.
+
+Version 1 kept ``client_ref`` in the ``cases`` table and the stage inside the payload; the
+migration to version 2 moves the reference into ``clients``, drops it from ``cases``, adds
+``stage`` (filled from the payloads), ``voids`` and ``meta``. A copy of the old file is kept
+beside it (``<name>.v1.bak``) before migrating.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from pekso_toolkit.core.errors import StoreError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "RecordError",
+    "connect",
+    "from_iso",
+    "parse_when",
+    "to_iso",
+]
+
+SCHEMA_VERSION = 2
+#: Kinds of events that put a case into a stage (their ``stage`` column is set).
+STAGE_KINDS = ("case_opened", "stage_entered", "case_closed", "case_reopened", "stage_imported")
+
+T = TypeVar("T")
+
+
+class RecordError(StoreError, ValueError):
+    """The arguments of a recording or reading call are invalid (unknown case, problem, stage,
+    item, wrong type, time in the future); the message names the field and what to do."""
+
+
+# ------------------------------------------------------------------------------------------ DDL
+_APPEND_ONLY = (
+    "CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN "
+    "SELECT RAISE(ABORT, '{table} are append-only: record a correcting event instead'); END",
+    "CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN "
+    "SELECT RAISE(ABORT, '{table} are append-only: record a correcting event instead'); END",
+)
+
+
+def _append_only(table: str) -> list[str]:
+    return [stmt.format(table=table) for stmt in _APPEND_ONLY]
+
+
+#: The first layout, kept to test and run the migration path.
+V1_DDL: tuple[str, ...] = (
+    """CREATE TABLE cases (
+        case_id TEXT PRIMARY KEY,
+        client_ref TEXT,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE events (
+        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL REFERENCES cases(case_id),
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        payload TEXT NOT NULL CHECK (json_valid(payload))
+    )""",
+    "CREATE INDEX events_case ON events(case_id, event_id)",
+    *_append_only("events"),
+    "PRAGMA user_version = 1",
+)
+
+_V2_TABLES: tuple[str, ...] = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE cases (
+        case_id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        source TEXT NOT NULL DEFAULT 'recorded' CHECK (source IN ('recorded', 'imported'))
+    )""",
+    """CREATE TABLE events (
+        event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL REFERENCES cases(case_id),
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        payload TEXT NOT NULL CHECK (json_valid(payload)),
+        stage TEXT,
+        voids INTEGER REFERENCES events(event_id)
+    )""",
+    "CREATE INDEX events_case ON events(case_id, event_id)",
+    "CREATE INDEX events_voids ON events(voids) WHERE voids IS NOT NULL",
+    *_append_only("events"),
+    *_append_only("cases"),
+)
+_CLIENTS = """CREATE TABLE clients (
+    case_id TEXT PRIMARY KEY REFERENCES cases(case_id),
+    client_ref TEXT NOT NULL
+)"""
+
+#: The current layout of a store.
+V2_DDL: tuple[str, ...] = (*_V2_TABLES, _CLIENTS, "PRAGMA user_version = 2")
+#: The layout of an analysis export: the same without the clients table.
+EXPORT_DDL: tuple[str, ...] = (*_V2_TABLES, "PRAGMA user_version = 2")
+
+#: Migration from version n to n + 1, run in one transaction.
+_MIGRATE_1_TO_2: tuple[str, ...] = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    _CLIENTS,
+    "INSERT INTO clients (case_id, client_ref) "
+    "SELECT case_id, client_ref FROM cases WHERE client_ref IS NOT NULL",
+    "ALTER TABLE cases DROP COLUMN client_ref",
+    "ALTER TABLE cases ADD COLUMN source TEXT NOT NULL DEFAULT 'recorded' "
+    "CHECK (source IN ('recorded', 'imported'))",
+    "ALTER TABLE events ADD COLUMN stage TEXT",
+    "ALTER TABLE events ADD COLUMN voids INTEGER REFERENCES events(event_id)",
+    # filling the new column is schema work, not a change of history: lift the guard briefly
+    "DROP TRIGGER events_no_update",
+    "UPDATE events SET stage = json_extract(payload, '$.stage') "
+    "WHERE kind IN ('case_opened', 'stage_entered', 'case_closed', 'case_reopened')",
+    _append_only("events")[0],
+    "CREATE INDEX events_voids ON events(voids) WHERE voids IS NOT NULL",
+    *_append_only("cases"),
+    "PRAGMA user_version = 2",
+)
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _MIGRATE_1_TO_2}
+
+
+# ------------------------------------------------------------------------------------------ busy
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return True
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def busy_error(seconds: float) -> StoreError:
+    """The bilingual error raised when the file stayed locked too long."""
+    return StoreError(
+        f"Basis data kasus sedang dipakai proses lain lebih dari {seconds:g} detik; tunggu "
+        "sebentar lalu coba lagi (tutup notebook lain yang menulis ke berkas yang sama) / "
+        f"The case database stayed locked by another process for more than {seconds:g} s; "
+        "wait a moment and try again (close other notebooks writing to the same file)"
+    )
+
+
+def retry_busy(fn: Callable[[], T], *, timeout: float) -> T:
+    """Call ``fn`` again while SQLite reports the file busy or locked, up to ``timeout`` seconds.
+
+    Backs off from 10 ms to 0.5 s between attempts. Raises :class:`StoreError` (bilingual) when
+    the time runs out; any other error passes through.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise busy_error(timeout) from exc
+            time.sleep(min(delay, left))
+            delay = min(delay * 2, 0.5)
+
+
+# ------------------------------------------------------------------------------------------ open
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {r[0] for r in rows if not r[0].startswith("sqlite_")}
+
+
+def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
+    """Open (or create) a store file: WAL journal, foreign keys, busy timeout, current schema.
+
+    The connection is in autocommit mode (``isolation_level=None``); writers open their own
+    ``BEGIN IMMEDIATE`` transactions. SQLite's own busy wait (``busy_timeout``) is at most 2 s per
+    attempt; :func:`retry_busy` repeats attempts up to ``timeout``. A file of an older schema
+    version is copied to ``<name>.v<version>.bak`` and migrated forward in one transaction.
+
+    Raises
+    ------
+    StoreError
+        When the file is not a case store, was made by a newer version of the toolkit, or stays
+        locked longer than ``timeout`` seconds.
+    """
+    memory = str(path) == ":memory:"
+    if not memory:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=min(timeout, 2.0), isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"Berkas basis data kasus tidak bisa dibuka: {path} / "
+            f"The case database file cannot be opened: {path} ({exc})"
+        ) from exc
+    try:
+        conn.execute("PRAGMA foreign_keys = ON")
+        retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone(), timeout=timeout)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        retry_busy(lambda: _ensure_schema(conn, None if memory else Path(path)), timeout=timeout)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(
+            f"{path} bukan basis data kasus pekso_toolkit atau rusak / "
+            f"{path} is not a pekso_toolkit case database, or it is damaged ({exc})"
+        ) from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path | None) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path}: dibuat oleh versi pekso_toolkit yang lebih baru (skema {version}); perbarui "
+            f"pekso_toolkit / made by a newer pekso_toolkit (schema {version}, this one reads up "
+            f"to {SCHEMA_VERSION}); upgrade pekso_toolkit"
+        )
+    if version == 0 and _tables(conn):
+        raise StoreError(
+            f"{path}: berkas SQLite ini bukan basis data kasus; pilih berkas lain / "
+            "this SQLite file is not a case database (it has other tables); choose another path"
+        )
+    if version > 0 and path is not None:
+        backup = path.with_name(f"{path.name}.v{version}.bak")
+        if not backup.exists():
+            dest = sqlite3.connect(str(backup))
+            try:
+                conn.backup(dest)
+            finally:
+                dest.close()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # another process may have created or migrated the file meanwhile
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            for stmt in V2_DDL:
+                conn.execute(stmt)
+            _set_meta(conn, {"role": "store", "created_at": to_iso(now_utc())})
+        else:
+            while version < SCHEMA_VERSION:
+                for stmt in MIGRATIONS[version]:
+                    conn.execute(stmt)
+                version += 1
+                _set_meta(conn, {f"migrated_to_v{version}_at": to_iso(now_utc())})
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('role', 'store')")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _set_meta(conn: sqlite3.Connection, values: dict[str, str]) -> None:
+    conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
+
+def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
+    """The ``meta`` table as a dict."""
+    return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+
+# ------------------------------------------------------------------------------------------ time
+_ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def now_utc() -> datetime:
+    """The current time, UTC, aware."""
+    return datetime.now(UTC)
+
+
+def to_iso(moment: datetime) -> str:
+    """UTC ISO-8601 text with microseconds and ``Z``: ``2025-01-31T02:00:00.000000Z``.
+
+    Fixed width, so text order is time order.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(_ISO)
+
+
+def from_iso(text: str) -> datetime:
+    """Parse text written by :func:`to_iso` back to an aware UTC datetime."""
+    return datetime.fromisoformat(text)
+
+
+def iso_to_series(values: Any) -> pd.Series:
+    """Stored ISO text -> ``datetime64[ns, UTC]`` Series (vectorised)."""
+    return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format=_ISO, utc=True))
+
+
+def series_to_iso(stamps: pd.Series) -> list[str]:
+    """A ``datetime64[ns, UTC]`` Series -> stored ISO text (vectorised, microseconds)."""
+    raw = pd.DatetimeIndex(stamps).tz_convert("UTC").tz_localize(None).to_numpy()
+    text = np.datetime_as_string(raw.astype("datetime64[us]"), unit="us").tolist()
+    return [t + "Z" for t in text]
+
+
+def parse_when(value: Any, *, field: str, tz: str) -> datetime:
+    """A time given by a user -> aware UTC datetime.
+
+    Accepts an aware or naive ``datetime``/``pandas.Timestamp`` (naive: read in ``tz``), a
+    ``date`` (midnight in ``tz``) or ISO-8601 text.
+    """
+    if isinstance(value, str):
+        try:
+            value = pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise RecordError(
+                f"{field}: {value!r} bukan waktu yang dikenali; tulis seperti 2025-01-31 atau "
+                f"2025-01-31T09:30 / {field}: {value!r} is not a recognised time; write it like "
+                "2025-01-31 or 2025-01-31T09:30"
+            ) from None
+        if value is pd.NaT:
+            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing")
+    if isinstance(value, pd.Timestamp):
+        if value is pd.NaT:
+            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing")
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(tz))
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+    raise RecordError(
+        f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan {type(value).__name__} "
+        f"/ {field}: must be a time (datetime, date or ISO text), not {type(value).__name__}"
+    )

@@ -1,0 +1,182 @@
+"""The package layout shows the flow of data: every import points down the layers, never back.
+
+Layers, lowest first (a module may import from its own layer and the layers below it):
+
+core -> publish -> events -> store -> datasets -> stays -> categories -> plotting -> widgets
+-> report -> cli
+
+Imports are read from the source (``ast``), wherever they stand: at module level, inside a
+function or under ``TYPE_CHECKING``. A function-level import of the package would hide a cycle
+from this test's module graph only if it were skipped, so every import counts, and imports inside
+functions are refused outright (the one exception: ``pk.widgets`` is loaded on first use so that
+``import pekso_toolkit`` does not import ipywidgets).
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "pekso_toolkit"
+
+LAYERS = [
+    "core",
+    "publish",
+    "events",
+    "store",
+    "datasets",
+    "stays",
+    "categories",
+    "plotting",
+    "widgets",
+    "report",
+    "cli",
+]
+
+# (importing module, imported module) pairs allowed inside a function, with the reason
+LAZY_ALLOWED = {
+    ("pekso_toolkit", "pekso_toolkit.widgets"): "ipywidgets is imported only when widgets are used",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(module: str, node: ast.ImportFrom, is_package: bool) -> str:
+    if node.level == 0:
+        return node.module or ""
+    base = module.split(".")
+    if not is_package:
+        base = base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def _imports() -> dict[str, list[tuple[str, bool]]]:
+    """module -> [(imported pekso_toolkit module, imported inside a function?)]."""
+    modules = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, list[tuple[str, bool]]] = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found: list[tuple[str, bool]] = []
+
+        def visit(
+            node: ast.AST,
+            in_function: bool,
+            name: str = name,
+            path: Path = path,
+            found: list[tuple[str, bool]] = found,
+        ) -> None:
+            for child in ast.iter_child_nodes(node):
+                nested = in_function or isinstance(
+                    child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
+                )
+                targets: list[str] = []
+                if isinstance(child, ast.Import):
+                    targets = [a.name for a in child.names]
+                elif isinstance(child, ast.ImportFrom):
+                    base = _resolve(name, child, path.name == "__init__.py")
+                    targets = [base]
+                    # `from pekso_toolkit import datasets` imports a module
+                    targets += [
+                        f"{base}.{a.name}" for a in child.names if f"{base}.{a.name}" in modules
+                    ]
+                for target in targets:
+                    if target.startswith("pekso_toolkit") and target in modules:
+                        found.append((target, in_function))
+                visit(child, nested)
+
+        visit(tree, False)
+        graph[name] = found
+    return graph
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if len(parts) < 2:
+        return None  # the package itself re-exports everything
+    return LAYERS.index(parts[1])
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in _imports():
+        parts = module.split(".")
+        if len(parts) >= 2:
+            assert parts[1] in LAYERS, f"{module} is in no layer; add it to LAYERS"
+
+
+def test_imports_point_down_the_layers() -> None:
+    backward = []
+    for module, targets in _imports().items():
+        own = _layer(module)
+        if own is None:
+            continue
+        for target, _ in targets:
+            other = _layer(target)
+            if other is not None and other > own:
+                backward.append(f"{module} -> {target}")
+    assert not backward, "imports reaching back up the flow:\n" + "\n".join(backward)
+
+
+def test_no_import_inside_a_function() -> None:
+    lazy = [
+        f"{module} -> {target}"
+        for module, targets in _imports().items()
+        for target, in_function in targets
+        if in_function and (module, target) not in LAZY_ALLOWED
+    ]
+    assert not lazy, "imports inside functions (move them to the top):\n" + "\n".join(lazy)
+
+
+def test_no_import_cycles() -> None:
+    graph = {m: {t for t, _ in ts if t != m} for m, ts in _imports().items()}
+    # a package's __init__ re-exporting its own modules is not a cycle of design
+    for module in graph:
+        graph[module] = {t for t in graph[module] if not module.startswith(t + ".")}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[str] = []
+
+    def walk(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join(stack[stack.index(nxt) :] + [nxt]))
+            elif nxt not in state:
+                walk(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            walk(module)
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+@pytest.mark.parametrize("fixture", ["backward", "cycle"])
+def test_the_checks_can_fail(fixture: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The graph checks find a planted backward import and a planted cycle."""
+    pkg = tmp_path / "pekso_toolkit"
+    for sub in ("core", "stays"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    if fixture == "backward":
+        (pkg / "core" / "a.py").write_text("from pekso_toolkit.stays import b\n")
+        (pkg / "stays" / "b.py").write_text("")
+        check = test_imports_point_down_the_layers
+    else:
+        (pkg / "core" / "a.py").write_text("from pekso_toolkit.core import b\n")
+        (pkg / "core" / "b.py").write_text("def f():\n    from pekso_toolkit.core import a\n")
+        check = test_no_import_cycles
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
+    with pytest.raises(AssertionError):
+        check()
