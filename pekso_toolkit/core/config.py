@@ -5,12 +5,15 @@ Every module reads these names from here; none repeats a value.
 
 from __future__ import annotations
 
+from datetime import date
 from types import MappingProxyType
 
 __all__ = [
     "DEFAULT_TZ",
     "INDONESIAN_TZ",
     "MIN_COUNT",
+    "PLAUSIBLE_FROM",
+    "PLAUSIBLE_AHEAD_DAYS",
     "RISK_ALIASES",
     "RISK_LEVELS",
 ]
@@ -36,3 +39,9 @@ RISK_LEVELS = MappingProxyType(
 RISK_ALIASES = MappingProxyType(
     {alias: code for code, labels in RISK_LEVELS.items() for alias in (code, *labels)}
 )
+
+#: Casework times before this date are refused (store) or flagged (loader) as implausible typos.
+PLAUSIBLE_FROM = date(1990, 1, 1)
+
+#: ...and so are times more than this many days after now.
+PLAUSIBLE_AHEAD_DAYS = 1
