@@ -40,7 +40,12 @@ def main() -> None:
 
     for name, part in (("test", test), ("train", train)):
         table = evaluate_suggestions(
-            taxonomy, part["text"], part["code"], part["alt_code"], k=3, classifier=classifier
+            taxonomy,
+            texts=part["text"],
+            codes=part["code"],
+            alt_codes=part["alt_code"],
+            k=3,
+            classifier=classifier,
         )
         print(f"{name} split (n={len(part)}):")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -82,7 +82,9 @@ def test_category_summary_one_row_per_case_and_pp39(ppks: Taxonomy) -> None:
     out = category_summary(cases, taxonomy=ppks, level=1, hierarchy="pp39")
     assert (out["n_cases"] == out["n_problems"]).all() and out["n_cases"].sum() == 200
     assert out["share_cases"].sum() == pytest.approx(1.0)
-    expected = pd.Series(ppks.rollup(list(cases["category"]), 1, hierarchy="pp39")).value_counts()
+    expected = pd.Series(
+        ppks.rollup(list(cases["category"]), level=1, hierarchy="pp39")
+    ).value_counts()
     assert out.set_index("code")["n_cases"][expected.index].tolist() == expected.tolist()
     no_ids = category_summary(cases[["category"]], taxonomy=ppks, level=2)
     assert no_ids["n_cases"].sum() == 200  # without case ids every row is a case
@@ -180,7 +182,7 @@ def test_join_categories_from_problem_rows(ppks: Taxonomy, problems: pd.DataFram
         {"case_id": ["K1", "K2", "K2", "K3", "K9"], "stage": ["asesmen"] * 5},
         index=[5, 6, 7, 8, 9],
     )
-    out = join_categories(stays, problems, taxonomy=ppks)
+    out = join_categories(stays, cases=problems, taxonomy=ppks)
     assert list(out.index) == [5, 6, 7, 8, 9] and list(stays.columns) == ["case_id", "stage"]
     # K1: first in-scope problem with a category is AT; K2 has none in scope: first is KTK
     assert out["category"].tolist()[:4] == ["AT", "KTK", "KTK", "FM"] and pd.isna(
@@ -188,10 +190,10 @@ def test_join_categories_from_problem_rows(ppks: Taxonomy, problems: pd.DataFram
     )
     assert out["category_l1"].tolist()[:4] == ["anak", "korban", "korban", "kemiskinan"]
     assert out["category_l2"].dtype == "string" and pd.isna(out["category_l1"].iloc[4])
-    first = join_categories(stays, problems.iloc[::-1], taxonomy=ppks, multiple="first")
+    first = join_categories(stays, cases=problems.iloc[::-1], taxonomy=ppks, multiple="first")
     assert first["category"].iloc[0] == "AKTK"  # reversed rows: first categorised row of K1
     with pytest.raises(TaxonomyError, match="'K1' has 3 categories"):
-        join_categories(stays, problems, taxonomy=ppks, multiple="error")
+        join_categories(stays, cases=problems, taxonomy=ppks, multiple="error")
 
 
 def test_join_categories_existing_column_and_pp39(ppks: Taxonomy) -> None:

@@ -78,16 +78,21 @@ def test_survival_curves_bands_and_numbers_at_risk(stays: pd.DataFrame) -> None:
     assert len(ax.lines) == len(STAGES)
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == len(STAGES)
     assert legend_texts(ax) == LABELS_ID
-    at_risk = [t for t in ax.texts if t.get_gid() == "at_risk"]
-    ticks = ax.get_xticks()
-    assert len(at_risk) == len(STAGES) * len(ticks)
-    # the first number of each row is the number of stays in that stage
-    first = [int(t.get_text()) for t in at_risk[:: len(ticks)]]
+    # numbers at risk: lifelines' add_at_risk_counts, on an extra axes under the curves
+    (table,) = [a for a in ax.figure.axes if a.get_gid() == "at_risk"]
+    columns = [t.get_text().strip("\n").split("\n") for t in table.get_xticklabels()]
+    assert len(columns) == len(table.get_xticks()) > 2
+    assert columns[0][0] == "Berisiko"
+    # at day 0 every stay is at risk: the first column is the number of stays in each stage
+    first = [int(line.split()[-1]) for line in columns[0][1:]]
     assert first == stays.stage.value_counts().reindex(STAGES).tolist()
-    assert any(t.get_text() == "Berisiko" for t in ax.texts)
+    assert [" ".join(line.split()[:-1]) for line in columns[0][1:]] == LABELS_ID
+    # ... and the counts never grow
+    later = np.array([[int(v) for v in col] for col in columns[1:]])
+    assert (np.diff(np.vstack([first, later]), axis=0) <= 0).all()
     plain = plot_survival(stays, ci=False, at_risk=False, ax=plt.subplots()[1])
     assert not [c for c in plain.collections if isinstance(c, PolyCollection)]
-    assert not plain.texts
+    assert len(plain.figure.axes) == 1
 
 
 def test_survival_by_group_within_a_stage(stays: pd.DataFrame) -> None:

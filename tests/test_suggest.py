@@ -198,7 +198,9 @@ def test_keyword_file_is_reviewable_and_complete(ppks: Taxonomy) -> None:
 def test_keyword_suggestions_top3_on_test_split(ppks: Taxonomy) -> None:
     data = load_problem_statements()
     test = data[data["split"] == "test"]
-    table = evaluate_suggestions(ppks, test["text"], test["code"], test["alt_code"], k=3)
+    table = evaluate_suggestions(
+        ppks, texts=test["text"], codes=test["code"], alt_codes=test["alt_code"], k=3
+    )
     row = table.set_index("method").loc["keywords"]
     # independent count of hits
     hits = sum(

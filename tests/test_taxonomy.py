@@ -127,28 +127,28 @@ def test_rollup_list_series_array_and_missing(ppks: Taxonomy) -> None:
         "bencana",
     ]
     series = pd.Series(["PD", pd.NA, "AT"], index=[10, 11, 12], name="category")
-    rolled = ppks.rollup(series, 1)
+    rolled = ppks.rollup(series, level=1)
     assert rolled.dtype == "string" and rolled.name == "category"
     assert list(rolled.index) == [10, 11, 12]
     assert rolled.iloc[0] == "disabilitas" and rolled.isna().iloc[1] and rolled.iloc[2] == "anak"
-    arr = ppks.rollup(np.array(["KTK", np.nan], dtype=object), 1)
+    arr = ppks.rollup(np.array(["KTK", np.nan], dtype=object), level=1)
     assert isinstance(arr, np.ndarray) and list(arr) == ["korban", None]
-    assert ppks.rollup("LUT", 1) == "lansia"
+    assert ppks.rollup("LUT", level=1) == "lansia"
     # a code at or above the level stays itself; leaves at level 2 stay themselves
-    assert ppks.rollup(["anak", "AT"], 2) == ["anak", "AT"]
-    assert ppks.rollup(pd.Series(["AT", "AT"], dtype="category"), 1).tolist() == ["anak"] * 2
+    assert ppks.rollup(["anak", "AT"], level=2) == ["anak", "AT"]
+    assert ppks.rollup(pd.Series(["AT", "AT"], dtype="category"), level=1).tolist() == ["anak"] * 2
 
 
 def test_rollup_matches_paths_for_every_leaf(ppks: Taxonomy) -> None:
     leaves = list(ppks.leaves)
-    assert ppks.rollup(leaves, 1) == [ppks.path(c)[0] for c in leaves]
-    assert ppks.rollup(leaves, 1, hierarchy="pp39") == [
+    assert ppks.rollup(leaves, level=1) == [ppks.path(c)[0] for c in leaves]
+    assert ppks.rollup(leaves, level=1, hierarchy="pp39") == [
         ppks.category(c).alt_parents["pp39"] for c in leaves
     ]
 
 
 def test_rollup_pp39_examples(ppks: Taxonomy) -> None:
-    assert ppks.rollup(["AT", "FM", "KAT", "NAPZA", "ODHA"], 1, hierarchy="pp39") == [
+    assert ppks.rollup(["AT", "FM", "KAT", "NAPZA", "ODHA"], level=1, hierarchy="pp39") == [
         "ketelantaran",
         "kemiskinan",
         "keterpencilan",
@@ -164,18 +164,18 @@ def test_rollup_unknown_code_names_code_row_and_close_matches(ppks: Taxonomy) ->
     assert "'AX'" in message and "row 2" in message and "'AT'" in message
     assert "zz_unknown" in message and "2 code(s)" in message
     with pytest.raises(TaxonomyError, match="'at'.*'AT'"):
-        ppks.rollup("at", 1)
+        ppks.rollup("at", level=1)
 
 
 @pytest.mark.parametrize("level", [0, 3, -1])
 def test_rollup_level_outside_tree(ppks: Taxonomy, level: int) -> None:
     with pytest.raises(TaxonomyError, match="level"):
-        ppks.rollup(["AT"], level)
+        ppks.rollup(["AT"], level=level)
 
 
 def test_unknown_hierarchy_and_lookups(ppks: Taxonomy) -> None:
     with pytest.raises(TaxonomyError, match="pp40"):
-        ppks.rollup(["AT"], 1, hierarchy="pp40")
+        ppks.rollup(["AT"], level=1, hierarchy="pp40")
     with pytest.raises(TaxonomyError, match="'ABX'"):
         ppks.category("ABX")
     assert "AT" in ppks and "XX" not in ppks and 3 not in ppks
@@ -231,7 +231,7 @@ def test_pie_tree_uses_readable_codes() -> None:
     assert len(pie.children("environment")) == 6
     assert len(pie.leaves) == 4 * 9 + 6 + 2
     assert not any(re.search(r"\d", code) for code in pie.codes())  # no invented numeric codes
-    assert pie.rollup(["social_role.family.loss", "mental_health"], 2) == [
+    assert pie.rollup(["social_role.family.loss", "mental_health"], level=2) == [
         "social_role.family",
         "mental_health",
     ]
@@ -277,8 +277,12 @@ def test_from_file_agency_tree_ragged(tmp_path: Path) -> None:
     assert tax.name == "dinsos_contoh" and tax.depth == 3
     assert tax.leaves == ("konflik_cerai", "utang")
     assert tax.category("ekonomi").label_en == "Ekonomi"  # missing label copied
-    assert tax.rollup(["konflik_cerai", "utang", "konflik"], 2) == ["konflik", "utang", "konflik"]
-    assert tax.rollup(["konflik_cerai", "utang"], 1) == ["keluarga", "ekonomi"]
+    assert tax.rollup(["konflik_cerai", "utang", "konflik"], level=2) == [
+        "konflik",
+        "utang",
+        "konflik",
+    ]
+    assert tax.rollup(["konflik_cerai", "utang"], level=1) == ["keluarga", "ekonomi"]
     assert tax.category("konflik_cerai").attributes == {"no": 7, "note": "test"}  # not False
     assert [k.weight for k in tax.category("konflik_cerai").keywords] == [1.0, 1.0, 2.0]
 

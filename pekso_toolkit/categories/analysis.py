@@ -106,7 +106,7 @@ def category_summary(
     """
     tax = (taxonomy or Taxonomy.ppks()).hierarchy(hierarchy)
     _require(cases, [category], "cases", TaxonomyError)
-    rolled = tax.rollup(cases[category].reset_index(drop=True), level)
+    rolled = tax.rollup(cases[category].reset_index(drop=True), level=level)
     case_ids = (
         cases[case].reset_index(drop=True).astype("string")
         if case in cases.columns
@@ -293,8 +293,8 @@ def scope_coverage(
 
 def join_categories(
     stays: pd.DataFrame,
-    cases: pd.DataFrame | None = None,
     *,
+    cases: pd.DataFrame | None = None,
     taxonomy: Taxonomy | None = None,
     levels: Iterable[int] = (1, 2),
     category: str = "category",
@@ -357,7 +357,7 @@ def join_categories(
     leaf_codes = out[category]
     for level in levels:
         out[f"{prefix}_l{level}"] = view.rollup(
-            pd.Series(leaf_codes.to_numpy(dtype=object), index=out.index), level
+            pd.Series(leaf_codes.to_numpy(dtype=object), index=out.index), level=level
         )
     return out
 

@@ -221,7 +221,7 @@ class ProblemClassifier:
         proba = self.predict_proba(x).to_numpy()
         return np.array([self._ranked(t, p, 1)[0][0] for t, p in zip(x, proba)], dtype=object)
 
-    def suggest(self, text: str, k: int = 3) -> Suggestions:
+    def suggest(self, text: str, *, k: int = 3) -> Suggestions:
         """Up to ``k`` ranked suggestions for one statement.
 
         ``score`` is the ranking score: the model's probability plus ``keyword_mix`` times the
@@ -239,7 +239,7 @@ class ProblemClassifier:
             out.append(Suggestion(code, cat.label_id, cat.label_en, round(score, 6), matched))
         return Suggestions(out)
 
-    def rank(self, texts: Sequence[str] | pd.Series, k: int = 3) -> list[list[str]]:
+    def rank(self, texts: Sequence[str] | pd.Series, *, k: int = 3) -> list[list[str]]:
         """The top ``k`` codes per text (as :meth:`suggest`, codes only)."""
         x = _as_texts(texts)
         proba = self.predict_proba(x).to_numpy()
@@ -250,6 +250,7 @@ class ProblemClassifier:
         self,
         texts: Sequence[str] | pd.Series,
         codes: Sequence[str] | pd.Series,
+        *,
         alt_codes: Sequence[Any] | pd.Series | None = None,
     ) -> SuggestionEvaluation:
         """Top-1 / top-3 accuracy and per-category precision and recall on labelled statements.
@@ -257,7 +258,7 @@ class ProblemClassifier:
         A statement counts as a hit when its ``code`` or its ``alt_code`` (a second acceptable
         code, may be missing) is among the first suggestions. See :class:`SuggestionEvaluation`.
         """
-        return _evaluate(self.rank(texts, 3), codes, alt_codes, self.taxonomy, "classifier")
+        return _evaluate(self.rank(texts, k=3), codes, alt_codes, self.taxonomy, "classifier")
 
 
 # --------------------------------------------------------------------- evaluation
@@ -325,7 +326,9 @@ def _evaluate(
     if len(truth) != len(ranked):
         raise ValueError(f"{len(ranked)} texts but {len(truth)} codes; give one code per text")
     alts = _alt_list(alt_codes, len(truth))
-    taxonomy.rollup(truth + [a for a in alts if a is not None], taxonomy.depth)  # unknown codes
+    taxonomy.rollup(
+        truth + [a for a in alts if a is not None], level=taxonomy.depth
+    )  # unknown codes
     n = len(truth)
     hit1 = [bool(r) and r[0] in (t, a) for r, t, a in zip(ranked, truth, alts)]
     hit3 = [any(c in (t, a) for c in r[:3]) for r, t, a in zip(ranked, truth, alts)]
@@ -369,10 +372,10 @@ def _evaluate(
 
 def evaluate_suggestions(
     taxonomy: Taxonomy,
+    *,
     texts: Sequence[str] | pd.Series,
     codes: Sequence[str] | pd.Series,
     alt_codes: Sequence[Any] | pd.Series | None = None,
-    *,
     k: int = 3,
     classifier: ProblemClassifier | None = None,
 ) -> pd.DataFrame:
@@ -403,7 +406,7 @@ def evaluate_suggestions(
         ("keywords", [taxonomy.suggest(t, k=k).codes for t in x])
     ]
     if classifier is not None:
-        results.append(("classifier", classifier.rank(x, k)))
+        results.append(("classifier", classifier.rank(x, k=k)))
     rows = []
     alts = _alt_list(alt_codes, len(x))
     for method, ranked in results:

@@ -286,12 +286,12 @@ class Taxonomy:
 
     # ----------------------------------------------------------------- roll-ups
     @overload
-    def rollup(self, codes: str, level: int, *, hierarchy: str | None = None) -> str: ...
+    def rollup(self, codes: str, *, level: int, hierarchy: str | None = None) -> str: ...
 
     @overload
-    def rollup(self, codes: Any, level: int, *, hierarchy: str | None = None) -> Any: ...
+    def rollup(self, codes: Any, *, level: int, hierarchy: str | None = None) -> Any: ...
 
-    def rollup(self, codes: Any, level: int, *, hierarchy: str | None = None) -> Any:
+    def rollup(self, codes: Any, *, level: int, hierarchy: str | None = None) -> Any:
         """Replace each code by its ancestor at ``level``.
 
         Parameters
@@ -380,7 +380,7 @@ class Taxonomy:
         )
 
     # ----------------------------------------------------------------- suggestions
-    def suggest(self, text: str, k: int = 3, *, min_score: float = 0.0) -> Suggestions:
+    def suggest(self, text: str, *, k: int = 3, min_score: float = 0.0) -> Suggestions:
         """Suggest up to ``k`` leaves for a problem statement, best first, with the reasons.
 
         Keywords of each leaf (see ``ppks_keywords.yaml``) are matched after informal spellings

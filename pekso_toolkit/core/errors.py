@@ -10,6 +10,7 @@ from __future__ import annotations
 from pekso_toolkit.core.i18n import get_language
 
 __all__ = [
+    "AnalysisError",
     "EventLogError",
     "PeksoError",
     "PracticeRuleError",
@@ -60,6 +61,11 @@ class PeksoError(Exception):
     def message(self, lang: str | None = None) -> str:
         """The message in one language (the current language when ``lang`` is None)."""
         return self.message_en if (lang or get_language()) == "en" else self.message_id
+
+
+class AnalysisError(PeksoError, ValueError):
+    """An analysis lacks what it needs (e.g. the analysis date ``as_of``); the message says how
+    to give it."""
 
 
 class StageModelError(PeksoError, ValueError):

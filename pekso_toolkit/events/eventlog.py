@@ -293,7 +293,7 @@ class EventLog:
     )
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, model: StageModel | None = None) -> EventLog:
+    def from_frame(cls, frame: pd.DataFrame, *, model: StageModel | None = None) -> EventLog:
         """Wrap a frame that is already canonical (no validation; used internally).
 
         Sorting is enforced (cheap when already sorted); columns and dtypes are trusted.

@@ -1,27 +1,32 @@
 """Plots of time in stage, survival, backlog, case timelines and bottlenecks.
 
-Every function is ``plot_*(data, *, ..., ax=None) -> Axes``: it draws on ``ax`` (or on a new
-figure) and returns the Axes. Figures are computed by :mod:`pekso_toolkit.stays.summary`; plots
-only draw them.
+Every function is ``plot_*(data, *, ..., ax=None, palette=None, **kwargs) -> Axes``: it draws on
+``ax`` (or on a new figure) and returns the Axes. Colours come from ``palette`` (see
+:mod:`pekso_toolkit.plotting.palette`); ``**kwargs`` go to the main matplotlib call. Figures are
+computed by the analysis functions (:mod:`pekso_toolkit.stays`); plots only draw them.
 Labels follow the current language (:func:`pekso_toolkit.core.i18n.set_language`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from lifelines.plotting import add_at_risk_counts
 from matplotlib.axes import Axes
+from matplotlib.colors import Colormap, ListedColormap
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.stays.exits import EXIT_LABELS, exit_fits
+from pekso_toolkit.plotting.palette import Palette, colors_for
+from pekso_toolkit.stays.exits import EXIT_LABELS, EXIT_RESOLUTION, exit_fits
 from pekso_toolkit.stays.summary import stage_summary, survival_fits
 
 __all__ = [
@@ -33,8 +38,8 @@ __all__ = [
     "plot_wip",
 ]
 
-_OPEN_COLOR = "#d95f02"
-_DONE_COLOR = "#7f7f7f"
+#: Default colours of finished and open stays.
+_STATUS_COLORS = {"finished": "#7f7f7f", "open": "#d95f02"}
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] = (8, 4.5)) -> Axes:
@@ -68,11 +73,6 @@ def _stage_order(stays: pd.DataFrame, model: StageModel | None) -> list[str]:
     return sorted(stage.dropna().astype(str).unique())
 
 
-def _stage_colors(stage_ids: Sequence[str]) -> dict[str, Any]:
-    cmap = plt.get_cmap("tab10")
-    return {s: cmap(i % 10) for i, s in enumerate(stage_ids)}
-
-
 def _unit(stays: pd.DataFrame) -> tuple[str, str]:
     if stays.attrs.get("days") == "working":
         return "hari kerja", "working days"
@@ -84,10 +84,12 @@ def plot_stage_durations(
     stays: pd.DataFrame,
     *,
     ax: Axes | None = None,
+    palette: Palette = None,
     model: StageModel | None = None,
     max_points: int = 1500,
     seed: int = 0,
     log_scale: bool = False,
+    **kwargs: Any,
 ) -> Axes:
     """Time in each stage: every stay as a point, open stays marked, Kaplan–Meier median.
 
@@ -101,6 +103,9 @@ def plot_stage_durations(
         Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`.
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure).
+    palette : palette, optional
+        Colours of ``"finished"`` and ``"open"`` stays (a mapping, a list of two colours or a
+        colour map name; default grey and orange).
     model : StageModel, optional
         Stage order and labels.
     max_points : int
@@ -110,6 +115,8 @@ def plot_stage_durations(
         Seed of the sample and of the horizontal jitter.
     log_scale : bool
         Logarithmic day axis.
+    **kwargs
+        Passed to :meth:`~matplotlib.axes.Axes.scatter` of the finished stays.
 
     Returns
     -------
@@ -118,6 +125,8 @@ def plot_stage_durations(
     ax = _axes(ax)
     stage_ids = _stage_order(stays, model)
     label = _labeller(model)
+    colors = colors_for(["finished", "open"], palette, default=_STATUS_COLORS)
+    dots = {"s": 8, "alpha": 0.45, "lw": 0, **kwargs}
     rng = np.random.default_rng(seed)
     summary = stage_summary(stays, model=model).set_index("stage")
     stage_col = stays["stage"].astype(str).to_numpy()
@@ -129,9 +138,9 @@ def plot_stage_durations(
             idx = np.sort(rng.choice(idx, max_points, replace=False))
         jitter = x + rng.uniform(-0.28, 0.28, len(idx))
         done = observed[idx]
-        ax.scatter(jitter[done], days[idx][done], s=8, color=_DONE_COLOR, alpha=0.45, lw=0)
+        ax.scatter(jitter[done], days[idx][done], color=colors["finished"], **dots)
         ax.scatter(
-            jitter[~done], days[idx][~done], s=22, marker="^", color=_OPEN_COLOR, alpha=0.8, lw=0
+            jitter[~done], days[idx][~done], s=22, marker="^", color=colors["open"], alpha=0.8, lw=0
         )
         if stage in summary.index:
             row = summary.loc[stage]
@@ -153,13 +162,15 @@ def plot_stage_durations(
     if log_scale:
         ax.set_yscale("log")
     handles = [
-        Line2D([], [], ls="", marker="o", color=_DONE_COLOR, label=pick("Selesai", "Finished")),
+        Line2D(
+            [], [], ls="", marker="o", color=colors["finished"], label=pick("Selesai", "Finished")
+        ),
         Line2D(
             [],
             [],
             ls="",
             marker="^",
-            color=_OPEN_COLOR,
+            color=colors["open"],
             label=pick("Masih terbuka (tersensor)", "Still open (censored)"),
         ),
         Line2D(
@@ -176,45 +187,46 @@ def plot_stage_durations(
 
 
 # ---------------------------------------------------------------------------------- survival
-def _at_risk(kmf: Any, times: np.ndarray) -> list[int]:
-    table = kmf.event_table
-    start = float(table["at_risk"].iloc[0])
-    removed = table["removed"].to_numpy(dtype=float)
-    at = table.index.to_numpy(dtype=float)
-    cum = np.concatenate([[0.0], np.cumsum(removed)])
-    gone = cum[np.searchsorted(at, times, side="left")]
-    return [int(round(start - g)) for g in gone]
-
-
 def plot_survival(
     stays: pd.DataFrame,
     *,
-    by: str = "stage",
+    by: str | list[str] | None = None,
     stage: str | None = None,
     ax: Axes | None = None,
+    palette: Palette = None,
     ci: bool = True,
     at_risk: bool = True,
     model: StageModel | None = None,
+    **kwargs: Any,
 ) -> Axes:
     """Kaplan–Meier curves: share of stays still in the stage after so many days.
+
+    The curves are lifelines' :class:`~lifelines.KaplanMeierFitter` fits from
+    :func:`~pekso_toolkit.stays.summary.survival_fits`, drawn with their
+    ``plot_survival_function``; the numbers at risk under the x axis are lifelines'
+    :func:`~lifelines.plotting.add_at_risk_counts`.
 
     Parameters
     ----------
     stays : pandas.DataFrame
         Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`.
-    by : str
-        ``"stage"`` (one curve per stage) or a carried column such as ``"office"`` (one curve per
-        value, for the stays of ``stage``).
+    by : str or list of str, optional
+        None or ``"stage"``: one curve per stage. A carried column such as ``"office"`` (or a list
+        of columns): one curve per value, for the stays of ``stage``.
     stage : str, optional
         Only this stage (required when ``by`` is a column).
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure).
+    palette : palette, optional
+        Colours of the curves (see :mod:`pekso_toolkit.plotting.palette`; default ``tab10``).
     ci : bool
         Shade the 95 % confidence band.
     at_risk : bool
-        Print the number of stays still at risk (in the stage, not censored) under the x axis.
+        Show the number of stays still at risk (in the stage, not censored) under the x axis.
     model : StageModel, optional
         Stage order and labels.
+    **kwargs
+        Passed to ``KaplanMeierFitter.plot_survival_function`` (and so to matplotlib).
 
     Returns
     -------
@@ -223,67 +235,43 @@ def plot_survival(
     own_figure = ax is None
     ax = _axes(ax, (8, 5))
     fits = survival_fits(stays, by=by, stage=stage, model=model)
-    label = _labeller(model) if by == "stage" else str
-    for i, (name, kmf) in enumerate(fits.items()):
-        color = plt.get_cmap("tab10")(i % 10)
-        sf = kmf.survival_function_
-        ax.step(sf.index, sf.iloc[:, 0], where="post", color=color, label=label(name))
-        if ci:
-            band = kmf.confidence_interval_
-            ax.fill_between(
-                band.index, band.iloc[:, 0], band.iloc[:, 1], step="post", color=color, alpha=0.2
-            )
+    per_stage = by is None or by == "stage"
+    label = _labeller(model) if per_stage else str
+    colors = colors_for(list(fits), palette)
+    for name, kmf in fits.items():
+        kmf.plot_survival_function(
+            ax=ax, ci_show=ci, color=colors[name], label=label(name), legend=False, **kwargs
+        )
     unit_id, unit_en = _unit(stays)
     ax.set_xlabel(pick(f"Lama di tahap ({unit_id})", f"Time in stage ({unit_en})"))
     ax.set_ylabel(pick("Proporsi masih di tahap", "Share still in stage"))
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
-    if stage is not None and by != "stage":
+    if stage is not None and not per_stage:
         ax.set_title(_labeller(model)(stage))
     ax.legend(fontsize="small")
     if at_risk and fits:
-        ticks = np.array([t for t in ax.get_xticks() if t >= 0 and t <= ax.get_xlim()[1]])
-        ax.set_xticks(ticks)
-        n_rows = len(fits)
-        ax.annotate(
-            pick("Berisiko", "At risk"),
-            xy=(0, 0),
-            xycoords="axes fraction",
-            xytext=(-20, -42),
-            textcoords="offset points",
-            ha="right",
-            fontsize="small",
-            fontweight="bold",
+        before = list(ax.figure.axes)
+        add_at_risk_counts(
+            *fits.values(),
+            ax=ax,
+            labels=[label(name) for name in fits],
+            rows_to_show=["At risk"],
+            at_risk_count_from_start_of_period=True,
+            fig=ax.figure,
         )
-        for row, (name, kmf) in enumerate(fits.items()):
-            counts = _at_risk(kmf, ticks)
-            y = -56 - 12 * row
-            ax.annotate(
-                label(name),
-                xy=(0, 0),
-                xycoords="axes fraction",
-                xytext=(-20, y),
-                textcoords="offset points",
-                ha="right",
-                fontsize="x-small",
-            )
-            for t, c in zip(ticks, counts):
-                ax.annotate(
-                    str(c),
-                    xy=(t, 0),
-                    xycoords=("data", "axes fraction"),
-                    xytext=(0, y),
-                    textcoords="offset points",
-                    ha="center",
-                    fontsize="x-small",
-                    gid="at_risk",
-                )
+        counts = next(a for a in ax.figure.axes if a not in before)
+        counts.set_gid("at_risk")
+        texts = [t.get_text() for t in counts.get_xticklabels()]
+        texts[0] = texts[0].replace("At risk", pick("Berisiko", "At risk"), 1)
+        counts.set_xticks(counts.get_xticks(), texts)
         if own_figure:
-            ax.figure.subplots_adjust(bottom=min(0.45, 0.18 + 0.035 * n_rows), left=0.25)
+            ax.figure.subplots_adjust(bottom=min(0.45, 0.2 + 0.035 * len(fits)), left=0.25)
     return ax
 
 
-_EXIT_COLORS = {"maju": "#1b9e77", "mundur": "#7570b3", "ditutup": "#d95f02"}
+#: Default colours of the exits from a stage.
+_EXIT_COLORS = {"forward": "#1b9e77", "back": "#7570b3", "closed": "#d95f02"}
 
 
 def plot_stage_exits(
@@ -291,14 +279,18 @@ def plot_stage_exits(
     *,
     stage: str,
     ax: Axes | None = None,
+    palette: Palette = None,
     ci: bool = True,
     model: StageModel | None = None,
+    **kwargs: Any,
 ) -> Axes:
     """How one stage's stays end: cumulative incidence of each exit (Aalen–Johansen).
 
     One curve per exit (forward, back, closed) with its confidence band, and a dashed curve for
     all exits together (the share that has left the stage); the gap up to one is the share still
-    in the stage. Open stays are censored. See :func:`pekso_toolkit.stays.exits.stage_exits`.
+    in the stage. Open stays are censored. See :func:`pekso_toolkit.stays.exits.stage_exits`; the
+    curves are :func:`~pekso_toolkit.stays.exits.exit_fits` and, for all exits, one minus the
+    Kaplan–Meier curve of :func:`~pekso_toolkit.stays.summary.survival_fits`.
 
     Parameters
     ----------
@@ -308,10 +300,15 @@ def plot_stage_exits(
         The helping stage.
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure).
+    palette : palette, optional
+        Colours of the exits ``"forward"``, ``"rework"``, ``"close"`` (see
+        :mod:`pekso_toolkit.plotting.palette`).
     ci : bool
         Shade the 95 % confidence bands.
     model : StageModel, optional
         Stage order and labels.
+    **kwargs
+        Passed to :meth:`~matplotlib.axes.Axes.step` of each exit's curve.
 
     Returns
     -------
@@ -319,27 +316,26 @@ def plot_stage_exits(
     """
     ax = _axes(ax, (8, 4.5))
     fits = exit_fits(stays, stage=stage, model=model)
-    total: pd.Series | None = None
+    colors = colors_for(list(EXIT_LABELS), palette, default=_EXIT_COLORS)
     for name, fitter in fits.items():
         cif = fitter.cumulative_density_.iloc[:, 0]
-        color = _EXIT_COLORS[name]
-        ax.step(cif.index, cif, where="post", color=color, label=pick(*EXIT_LABELS[name]))
+        color = colors[name]
+        ax.step(cif.index, cif, where="post", color=color, label=pick(*EXIT_LABELS[name]), **kwargs)
         if ci:
             band = fitter.confidence_interval_
             low = band.min(axis=1).where(cif > 0, 0.0)
             high = band.max(axis=1).where(cif > 0, 0.0)
             ax.fill_between(band.index, low, high, step="post", color=color, alpha=0.2)
-        total = cif if total is None else total.add(cif, fill_value=np.nan)
-    if total is not None and len(fits) > 1:
-        total = total.sort_index().ffill().fillna(0.0)
-        ax.step(
-            total.index,
-            total,
-            where="post",
+    if len(fits) > 1:
+        left = survival_fits(stays, stage=stage, model=model, resolution=EXIT_RESOLUTION)[stage]
+        left.plot_cumulative_density(
+            ax=ax,
+            ci_show=False,
             color="black",
             linestyle="--",
             linewidth=1,
             label=pick("semua jalan keluar", "all exits"),
+            legend=False,
         )
     unit_id, unit_en = _unit(stays)
     ax.set_xlabel(pick(f"Lama di tahap ({unit_id})", f"Time in stage ({unit_en})"))
@@ -356,18 +352,27 @@ def plot_stage_exits(
 
 # ---------------------------------------------------------------------------------- backlog
 def plot_wip(
-    wip_frame: pd.DataFrame, *, ax: Axes | None = None, model: StageModel | None = None
+    table: pd.DataFrame,
+    *,
+    ax: Axes | None = None,
+    palette: Palette = None,
+    model: StageModel | None = None,
+    **kwargs: Any,
 ) -> Axes:
     """Backlog per stage over time as stacked areas (from :func:`~pekso_toolkit.stays.flow.wip`).
 
     Parameters
     ----------
-    wip_frame : pandas.DataFrame
+    table : pandas.DataFrame
         Output of :func:`~pekso_toolkit.stays.flow.wip`.
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure).
+    palette : palette, optional
+        Stage colours (see :mod:`pekso_toolkit.plotting.palette`; default ``tab10``).
     model : StageModel, optional
         Stage labels.
+    **kwargs
+        Passed to :meth:`~matplotlib.axes.Axes.stackplot`.
 
     Returns
     -------
@@ -375,20 +380,20 @@ def plot_wip(
     """
     ax = _axes(ax)
     label = _labeller(model)
-    table = wip_frame.pivot_table(
+    grid = table.pivot_table(
         index="period_end", columns="stage", values="n_cases", aggfunc="sum", observed=False
     ).fillna(0)
-    stage_ids = [str(c) for c in table.columns]
-    colors = _stage_colors(stage_ids)
-    x = pd.DatetimeIndex(table.index)
+    stage_ids = [str(c) for c in grid.columns]
+    colors = colors_for(stage_ids, palette)
+    x = pd.DatetimeIndex(grid.index)
     if x.tz is not None:
         x = x.tz_convert(DEFAULT_TZ).tz_localize(None)
     ax.stackplot(
         x,
-        *[table[c].to_numpy(dtype=float) for c in table.columns],
+        *[grid[c].to_numpy(dtype=float) for c in grid.columns],
         labels=[label(s) for s in stage_ids],
         colors=[colors[s] for s in stage_ids],
-        alpha=0.85,
+        **{"alpha": 0.85, **kwargs},
     )
     ax.set_ylabel(pick("Kasus dalam tahap (akhir periode)", "Cases in stage (end of period)"))
     ax.set_xlabel(pick("Akhir periode", "End of period"))
@@ -401,11 +406,13 @@ def plot_wip(
 # ---------------------------------------------------------------------------------- timeline
 def plot_case_timeline(
     stays: pd.DataFrame,
-    cases: Sequence[str] | None = None,
     *,
+    cases: Sequence[str] | None = None,
     ax: Axes | None = None,
+    palette: Palette = None,
     model: StageModel | None = None,
     max_cases: int = 30,
+    **kwargs: Any,
 ) -> Axes:
     """Gantt chart of the stays of chosen cases; open stays hatched with an arrow.
 
@@ -417,10 +424,14 @@ def plot_case_timeline(
         Case ids to show, top to bottom (default: the first ``max_cases`` cases).
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure).
+    palette : palette, optional
+        Stage colours (see :mod:`pekso_toolkit.plotting.palette`; default ``tab10``).
     model : StageModel, optional
         Stage order and labels.
     max_cases : int
         How many cases to show when ``cases`` is not given.
+    **kwargs
+        Passed to each stay's :class:`~matplotlib.patches.Rectangle`.
 
     Returns
     -------
@@ -435,7 +446,7 @@ def plot_case_timeline(
     ax = _axes(ax, (9, 1 + 0.4 * len(cases)))
     label = _labeller(model)
     stage_ids = _stage_order(stays, model)
-    colors = _stage_colors(stage_ids)
+    colors = colors_for(stage_ids, palette)
     as_of = stays.attrs.get("as_of")
     mine = stays[stays["case_id"].astype(str).isin(cases)]
     y_of = {c: len(cases) - 1 - i for i, c in enumerate(cases)}
@@ -461,8 +472,8 @@ def plot_case_timeline(
                 facecolor=colors.get(stage, "grey"),
                 edgecolor="black" if not done else "none",
                 hatch=None if done else "//",
-                lw=0.6,
                 gid="open_stay" if not done else "stay",
+                **{"lw": 0.6, **kwargs},
             )
         )
         if not done:
@@ -499,14 +510,15 @@ def plot_case_timeline(
 
 # ---------------------------------------------------------------------------------- heat map
 def plot_bottlenecks(
-    summary_or_stays: pd.DataFrame,
+    data: pd.DataFrame,
     *,
-    by: str,
+    by: str | list[str] | None = None,
     value: str = "median_days",
     ax: Axes | None = None,
+    palette: Palette = None,
     model: StageModel | None = None,
     min_count: int | None = None,
-    cmap: str = "YlOrRd",
+    **kwargs: Any,
 ) -> Axes:
     """Heat map of a per-stage figure, stages × groups, with the values written in the cells.
 
@@ -515,11 +527,12 @@ def plot_bottlenecks(
 
     Parameters
     ----------
-    summary_or_stays : pandas.DataFrame
+    data : pandas.DataFrame
         A :func:`~pekso_toolkit.stays.summary.stage_summary` table made with ``by=by``, or stays
         (then ``stage_summary(stays, by=by, min_count=min_count)`` is called).
-    by : str
-        Group column (the heat map's columns).
+    by : str or list of str
+        Group column(s): the heat map's columns (several columns are joined, ``"a / b"``).
+        Required.
     value : str
         The figure to show (a column of the summary, e.g. ``"median_days"``, ``"p90_days"``,
         ``"overdue_share"``, ``"n_open"``).
@@ -529,42 +542,56 @@ def plot_bottlenecks(
         Stage labels.
     min_count : int, optional
         Suppression threshold when stays are given.
-    cmap : str
-        Matplotlib colour map.
+    palette : str, Colormap or list of colours, optional
+        Colour map of the cells (default ``"YlOrRd"``).
+    **kwargs
+        Passed to :meth:`~matplotlib.axes.Axes.imshow`.
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    table = summary_or_stays
+    by_cols = as_list(by)
+    if not by_cols:
+        raise ValueError("give by=... (the group column or columns of the heat map)")
+    table = data
     if "observed" in table.columns and "days" in table.columns:
-        table = stage_summary(table, by=by, min_count=min_count, model=model)
-    for col in (by, "stage", value):
+        table = stage_summary(table, by=by_cols, min_count=min_count, model=model)
+    for col in (*by_cols, "stage", value):
         if col not in table.columns:
             raise KeyError(
                 f"column {col!r} is not in the table; make it with stage_summary(by=...)"
             )
     label = _labeller(model)
+    group = table[by_cols[0]].astype(str)
+    for col in by_cols[1:]:
+        group = group + " / " + table[col].astype(str)
+    group = group.rename("group")
     values = pd.to_numeric(table[value], errors="coerce").astype(float)
-    grid = values.groupby([table["stage"], table[by]], observed=True, dropna=False).first()
-    grid = grid.unstack(by)
+    grid = values.groupby([table["stage"], group], observed=True, dropna=False).first()
+    grid = grid.unstack("group")
     stage_index = [s for s in grid.index]
     groups = list(grid.columns)
-    data = grid.to_numpy(dtype=float)
+    cells = grid.to_numpy(dtype=float)
     if "suppressed" in table.columns:
         flag = table["suppressed"].fillna("").astype(str).str.contains(value, regex=False)
-        masked = flag.groupby([table["stage"], table[by]], observed=True, dropna=False).any()
-        masked = masked.unstack(by).reindex(index=grid.index, columns=grid.columns)
+        masked = flag.groupby([table["stage"], group], observed=True, dropna=False).any()
+        masked = masked.unstack("group").reindex(index=grid.index, columns=grid.columns)
         hidden = masked.fillna(False).to_numpy(dtype=bool)
     else:
-        hidden = np.zeros(data.shape, dtype=bool)
+        hidden = np.zeros(cells.shape, dtype=bool)
     ax = _axes(ax, (1.5 + 1.1 * len(groups), 1 + 0.6 * len(stage_index)))
-    image = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, aspect="auto")
-    finite = data[np.isfinite(data)]
+    cmap: str | Colormap = "YlOrRd"
+    if isinstance(palette, str | Colormap):
+        cmap = palette
+    elif palette is not None and not isinstance(palette, Mapping):
+        cmap = ListedColormap(list(palette))
+    image = ax.imshow(np.ma.masked_invalid(cells), cmap=cmap, **{"aspect": "auto", **kwargs})
+    finite = cells[np.isfinite(cells)]
     mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
     share = value.endswith("share") or value == "share_of_time"
-    for i in range(data.shape[0]):
-        for j in range(data.shape[1]):
+    for i in range(cells.shape[0]):
+        for j in range(cells.shape[1]):
             if hidden[i, j]:
                 ax.add_patch(
                     Rectangle(
@@ -579,7 +606,7 @@ def plot_bottlenecks(
                     )
                 )
                 continue
-            v = data[i, j]
+            v = cells[i, j]
             if not np.isfinite(v):
                 continue
             text = f"{100 * v:.0f}%" if share else f"{v:.0f}" if abs(v) >= 10 else f"{v:.1f}"
@@ -594,7 +621,7 @@ def plot_bottlenecks(
             )
     ax.set_xticks(range(len(groups)), [str(g) for g in groups], rotation=30, ha="right")
     ax.set_yticks(range(len(stage_index)), [label(s) for s in stage_index])
-    ax.set_xlabel(str(by))
+    ax.set_xlabel(" / ".join(by_cols))
     ax.set_ylabel(pick("Tahap", "Stage"))
     names = {
         "median_days": ("Median hari di tahap", "Median days in stage"),

@@ -38,9 +38,9 @@ def pseudonym(value: object, *, key: str | bytes, prefix: str = "ps_", length: i
 
 
 def pseudonymise(
-    frame: pd.DataFrame,
-    columns: str | Iterable[str],
+    table: pd.DataFrame,
     *,
+    columns: str | Iterable[str],
     key: str | bytes,
     prefix: str = "ps_",
     length: int = 16,
@@ -55,7 +55,7 @@ def pseudonymise(
 
     Parameters
     ----------
-    frame : pandas.DataFrame
+    table : pandas.DataFrame
         The table; it is not changed.
     columns : str or list of str
         The columns to replace.
@@ -81,13 +81,13 @@ def pseudonymise(
     if isinstance(length, bool) or not isinstance(length, int) or not 8 <= length <= 64:
         raise ValueError(f"length: must be an integer from 8 to 64, not {length!r}")
     names = [columns] if isinstance(columns, str) else list(columns)
-    missing = [c for c in names if c not in frame.columns]
+    missing = [c for c in names if c not in table.columns]
     if missing:
         raise ValueError(
             f"columns: {missing} tidak ada di tabel / {missing} are not columns of the table; "
-            f"columns: {list(frame.columns)}"
+            f"columns: {list(table.columns)}"
         )
-    out = frame.copy()
+    out = table.copy()
     for col in names:
         codes, uniques = pd.factorize(out[col], use_na_sentinel=True)
         hashed = np.array(

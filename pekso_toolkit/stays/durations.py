@@ -25,6 +25,7 @@ from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.events.eventlog import tie_key
 from pekso_toolkit.events.sorting import arrow_strings, first_appearance_codes, sorted_positions
+from pekso_toolkit.stays.asof import recorded_as_of
 
 __all__ = ["DEFAULT_TZ", "STAY_COLUMNS", "time_in_stage", "to_utc", "working_days"]
 
@@ -380,7 +381,7 @@ def _visits(s_case: np.ndarray, s_stage: np.ndarray) -> np.ndarray:
 def time_in_stage(
     log: Any,
     *,
-    as_of: Any,
+    as_of: Any = None,
     days: DayCount = "calendar",
     holidays: Holidays = "ID",
     model: StageModel | None = None,
@@ -443,7 +444,7 @@ def time_in_stage(
     frame, model = events_and_model(log, model)
     if days not in ("calendar", "working"):
         raise ValueError(f"days must be 'calendar' or 'working', not {days!r}")
-    as_of_ts = to_utc(as_of)
+    as_of_ts = to_utc(recorded_as_of(log, as_of))
     as_of_ns = int(as_of_ts.value)
     if carry is None:
         carried = [c for c in frame.columns if c not in _CORE]

@@ -12,6 +12,7 @@ import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import (
     EventRuns,
     event_runs,
@@ -37,7 +38,7 @@ def _stays_of(log: Any, as_of: Any, model: StageModel | None) -> pd.DataFrame:
 def wip(
     log: Any,
     *,
-    as_of: Any,
+    as_of: Any = None,
     freq: str = "W",
     model: StageModel | None = None,
 ) -> pd.DataFrame:
@@ -64,6 +65,7 @@ def wip(
         of the period; for the last period at ``as_of``), ``arrivals`` (stays that began in the
         period, rework included), ``exits`` (stays that ended in the period, whatever came next).
     """
+    as_of = recorded_as_of(log, as_of)
     stays = _stays_of(log, as_of, model)
     when = to_utc(as_of)
     stage_ids = stays_stage_ids(stays, model)

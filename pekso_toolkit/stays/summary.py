@@ -22,6 +22,7 @@ from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import bilingual
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import (
     to_utc,
 )
@@ -312,7 +313,7 @@ def stage_summary(
 def survival_fits(
     stays: pd.DataFrame,
     *,
-    by: str = "stage",
+    by: str | list[str] | None = None,
     stage: str | None = None,
     alpha: float = 0.05,
     resolution: float | None = KM_RESOLUTION,
@@ -324,9 +325,10 @@ def survival_fits(
     ----------
     stays : pandas.DataFrame
         Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`.
-    by : str
-        ``"stage"`` (one curve per helping stage) or a carried column (one curve per value,
-        for the stays of ``stage``).
+    by : str or list of str, optional
+        None or ``"stage"``: one curve per helping stage. A carried column, or a list of them:
+        one curve per value (values of several columns joined by ``" / "``), for the stays of
+        ``stage``.
     stage : str, optional
         Keep only this stage's stays (needed when ``by`` is not ``"stage"``).
     alpha : float
@@ -342,22 +344,22 @@ def survival_fits(
         In stage order (or sorted group order); groups without stays are left out. Each fitter has
         ``survival_function_``, ``confidence_interval_`` and ``event_table`` (with ``at_risk``).
     """
-    by_cols = [] if by == "stage" else [by]
+    by_cols = [c for c in as_list(by) if c != "stage"]
     _check_stays(stays, by_cols)
     stage_ids = stays_stage_ids(stays, model)
     if stage is not None and stage not in stage_ids:
         raise KeyError(f"stage {stage!r} is not a helping stage; known: {', '.join(stage_ids)}")
-    if by != "stage" and stage is None:
+    if by_cols and stage is None:
         raise ValueError(f"give stage=... to compare {by!r} groups within one stage")
     pos = stage_position(stays, stage_ids)
     keep = pos >= 0 if stage is None else pos == stage_ids.index(stage)
     data = stays.loc[keep]
-    if by == "stage":
+    if not by_cols:
         codes = pos[keep]
         names = stage_ids
     else:
         codes, labels = _group_codes(data, by_cols)
-        names = [str(v) for v in labels.iloc[:, 0]]
+        names = [" / ".join(str(v) for v in row) for row in labels.itertuples(index=False)]
     days = data["days"].to_numpy(dtype=float)
     observed = data["observed"].to_numpy(dtype=bool)
     cells, t, e, w = _aggregate_times(codes, days, observed, resolution)
@@ -416,7 +418,7 @@ def _reason(row: Mapping[str, Any]) -> str:
 def bottlenecks(
     stays: pd.DataFrame,
     *,
-    as_of: Any,
+    as_of: Any = None,
     by: str | Sequence[str] | None = None,
     targets: Mapping[str, float] | None = None,
     model: StageModel | None = None,
@@ -438,8 +440,9 @@ def bottlenecks(
     stays : pandas.DataFrame
         Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`, made with the same
         ``as_of``.
-    as_of : date-like
-        The analysis date; must be the ``as_of`` the stays were made with.
+    as_of : date-like, optional
+        The analysis date; must be the ``as_of`` the stays were made with (default: that one,
+        ``stays.attrs["as_of"]``).
     by : str or list of str, optional
         Group column(s): stages are ranked within each group.
     targets : mapping of stage id -> days, optional
@@ -459,7 +462,7 @@ def bottlenecks(
         Bahasa Indonesia / English).
     """
     recorded = stays.attrs.get("as_of")
-    when = to_utc(as_of)
+    when = to_utc(recorded_as_of(stays, as_of))
     if recorded is not None and pd.Timestamp(recorded) != when:
         raise ValueError(
             f"the stays were computed as of {pd.Timestamp(recorded).tz_convert(DEFAULT_TZ)}, not "

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.columns import as_list
-from pekso_toolkit.core.config import MIN_COUNT
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import FORGOTTEN, StageModel
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import to_utc
 from pekso_toolkit.stays.summary import stage_summary
 
@@ -39,7 +39,7 @@ FORGOTTEN_FLAGS: dict[str, str] = {
 def overdue_cases(
     stays: pd.DataFrame,
     *,
-    as_of: Any,
+    as_of: Any = None,
     targets: Mapping[str, float] | None = None,
     model: StageModel | None = None,
     columns: Sequence[str] = ("office", "worker"),
@@ -68,7 +68,7 @@ def overdue_cases(
     """
     model = model or StageModel.default()
     targets = dict(targets) if targets is not None else model.targets
-    as_of_utc = to_utc(as_of)
+    as_of_utc = to_utc(recorded_as_of(stays, as_of))
     open_ = stays[~stays["observed"].astype(bool)]
     if len(open_) and (open_["entered_at"] > as_of_utc).any():
         raise ValueError("stays entered after as_of: compute the stays with the same as_of")
@@ -86,7 +86,7 @@ def forgotten_summary(
     flags: pd.DataFrame,
     *,
     by: str | Sequence[str] | None = None,
-    min_count: int | None = MIN_COUNT,
+    min_count: int | None = None,
     lang: str | None = None,
 ) -> pd.DataFrame:
     """How often each of the three often-forgotten steps was forgotten.
@@ -143,7 +143,7 @@ def forgotten_summary(
 def skipped_analysis(
     log: Any,
     *,
-    as_of: Any,
+    as_of: Any = None,
     analysis: str = "analisa_masalah",
     intervention: str = "intervensi",
 ) -> pd.DataFrame:
@@ -170,7 +170,7 @@ def skipped_analysis(
         first event (e.g. office, worker, category).
     """
     events = log.events if hasattr(log, "events") else log
-    events = events[events["timestamp"] <= to_utc(as_of)]
+    events = events[events["timestamp"] <= to_utc(recorded_as_of(log, as_of))]
     model = getattr(log, "model", None) or StageModel.default()
     reopened = model.reopened_id
     stage = events["stage"].astype(str).to_numpy()
