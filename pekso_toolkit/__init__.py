@@ -25,6 +25,7 @@ from pekso_toolkit.categories.classifier import (
 )
 from pekso_toolkit.categories.taxonomy import Taxonomy
 from pekso_toolkit.core.errors import (
+    AnalysisError,
     EventLogError,
     PeksoError,
     PracticeRuleError,
@@ -62,6 +63,7 @@ from pekso_toolkit.store.state import CaseState
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnalysisError",
     "CaseState",
     "CaseStore",
     "ChecklistItem",
