@@ -492,8 +492,14 @@ def _nul_fields(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         values = frame[column]
         if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
             continue
-        text = values.astype("string")
-        has = text.str.contains("\0", regex=False).fillna(False).to_numpy(dtype=bool)
+        present = values.dropna().to_numpy()
+        try:
+            joined = "".join(present)
+        except TypeError:  # not only text (an Excel column of numbers and text)
+            joined = "".join(v for v in present if type(v) is str)
+        if "\0" not in joined:  # the usual case, checked fast
+            continue
+        has = values.map(lambda v: type(v) is str and "\0" in v).to_numpy(dtype=bool)
         if has.any():
             name = f"field {str(column)!r} holds a NUL character (\\0)"
             detail[has] = np.where(detail[has] == "", name, detail[has] + "; " + name)

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.errors import EventLogError
@@ -120,7 +121,12 @@ RowFlags = dict[Any, tuple[str, str, str]]
 
 def _text_lines(text: str) -> list[str]:
     """Lines ending at \\n, \\r\\n or \\r only (not at the other breaks str.splitlines knows)."""
+    if _OTHER_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)  # the same lines, faster
     return list(io.StringIO(text, newline=""))
+
+
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _decode_lines(
@@ -214,39 +220,57 @@ def _read_csv(path: Path, encoding: str | None, notes: list[str], flags: RowFlag
         header = []
     columns = _header_names(header, str(path))
     width = len(columns)
-    records: list[list[str | None]] = []
-    first_line = reader.line_num + 1
-    for number, fields in enumerate(reader, start=2):
-        last_line = reader.line_num
-        span = range(first_line - 1, last_line)
-        where = (
-            f"line {first_line}" if first_line == last_line else f"lines {first_line}-{last_line}"
+    after_header = reader.line_num
+    records = list(reader)
+    if reader.line_num == after_header + len(records):  # one line per record: the usual case
+        ends = list(range(after_header, reader.line_num + 1))
+    else:  # quoted fields span lines: read again, noting the last line of every record
+        reader = csv.reader(lines, delimiter=sep, quotechar='"', doublequote=True, strict=False)
+        next(reader)
+        ends = [after_header]  # the last line of each record, after the header's
+        for _ in reader:
+            ends.append(reader.line_num)
+    widths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+    blank = np.fromiter((not any(r) for r in records), dtype=bool, count=len(records))
+    checked = np.array(kinds, dtype=object) != ""
+    odd_lines = np.flatnonzero(checked)
+    for i in np.flatnonzero((widths != width) & ~blank):
+        flags[i + 2] = (
+            "rejected",
+            "field_count",
+            f"{_lines(ends, i)} has {widths[i]} fields, the header has {width}; check the "
+            "delimiters and quotes of this row",
         )
-        first_line = last_line + 1
-        if not any(fields):
-            records.append([None] * width)  # blank: left out below, with a note
-            continue
-        if len(fields) != width:
-            flags[number] = (
-                "rejected",
-                "field_count",
-                f"{where} has {len(fields)} fields, the header has {width}; check the delimiters "
-                "and quotes of this row",
-            )
-            records.append([None] * width)
-            continue
-        records.append([f if f != "" else None for f in fields])
-        line_kinds = {kinds[i] for i in span if i < len(kinds)}
-        if "undecodable" in line_kinds:
-            flags[number] = (
-                "rejected",
-                "undecodable_text",
-                f"{where} holds bytes that are neither UTF-8 nor Windows-1252",
-            )
-        elif "cp1252" in line_kinds:
-            flags[number] = ("repaired", "decoded_cp1252", f"{where} read as Windows-1252")
-    frame = pd.DataFrame(records, columns=columns, dtype=object)
+        records[i] = [""] * width  # never shifted: the row is left empty and rejected
+    for i in np.flatnonzero(blank):
+        records[i] = [""] * width  # blank: left out below, with a note
+    if len(odd_lines):
+        # the record holding each line that is not UTF-8
+        for i in np.unique(np.searchsorted(ends, odd_lines + 1, side="left") - 1):
+            if i < 0 or blank[i] or (i + 2) in flags:
+                continue
+            span = kinds[ends[i] : ends[i + 1]]
+            if "undecodable" in span:
+                flags[i + 2] = (
+                    "rejected",
+                    "undecodable_text",
+                    f"{_lines(ends, i)} holds bytes that are neither UTF-8 nor Windows-1252",
+                )
+            else:
+                flags[i + 2] = (
+                    "repaired",
+                    "decoded_cp1252",
+                    f"{_lines(ends, i)} read as Windows-1252",
+                )
+    frame = pd.DataFrame(records, columns=range(width), dtype=object)
+    frame = frame.mask(frame == "").set_axis(columns, axis=1)
     return _spreadsheet_rows(frame, notes, flags)
+
+
+def _lines(ends: list[int], i: int | np.integer) -> str:
+    """``"line 5"`` or ``"lines 5-7"``: the lines of the file record ``i`` spans."""
+    first, last = ends[i] + 1, ends[i + 1]
+    return f"line {first}" if first == last else f"lines {first}-{last}"
 
 
 def _spreadsheet_rows(
