@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pekso_toolkit.publish.pseudonym import pseudonym, pseudonymise
 
@@ -50,3 +53,65 @@ def test_bad_columns_and_lengths() -> None:
         pseudonymise(frame, columns=["a", "b"], key="k")
     with pytest.raises(ValueError, match="length"):
         pseudonymise(frame, columns="a", key="k", length=4)
+
+
+# ------------------------------------------------------------------------------ canonical text
+def test_true_and_one_get_different_pseudonyms() -> None:
+    column = pd.DataFrame({"id": [1, True, "1", 1.0, "True", False, 0]}, dtype=object)
+    out = pseudonymise(column, columns="id", key="k")["id"].tolist()
+    assert out[0] != out[1]
+    assert out[0] == out[2] == out[3] == pseudonym(1, key="k")
+    assert out[1] == out[4] == pseudonym(True, key="k")
+    assert out[5] != out[6]
+
+
+def test_a_pseudonym_does_not_depend_on_the_other_values_of_the_column() -> None:
+    alone = pseudonymise(pd.DataFrame({"id": [7.0]}), columns="id", key="k")["id"].iloc[0]
+    mixed = pseudonymise(pd.DataFrame({"id": [7.0, 7.5]}), columns="id", key="k")["id"].iloc[0]
+    as_int = pseudonymise(pd.DataFrame({"id": [7]}), columns="id", key="k")["id"].iloc[0]
+    as_text = pseudonymise(pd.DataFrame({"id": ["7", "7.0"]}), columns="id", key="k")["id"].tolist()
+    assert alone == mixed == as_int == as_text[0] == as_text[1] == pseudonym(7, key="k")
+    assert pseudonym("7", key="k") == pseudonym(7.0, key="k") == pseudonym(np.int64(7), key="k")
+    assert pseudonym("007", key="k") != pseudonym(7, key="k")  # leading zeros are kept
+    assert pseudonym(7.5, key="k") != pseudonym(7, key="k")
+
+
+def test_missing_values_stay_missing() -> None:
+    column = pd.DataFrame({"id": [None, float("nan"), pd.NA, "x", pd.NaT]}, dtype=object)
+    out = pseudonymise(column, columns="id", key="k")["id"]
+    assert out.isna().tolist() == [True, True, True, False, True]
+    float_col = pseudonymise(pd.DataFrame({"id": [1.0, np.nan]}), columns="id", key="k")["id"]
+    assert float_col.isna().tolist() == [False, True]
+    with pytest.raises(ValueError, match="missing"):
+        pseudonym(None, key="k")
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(-(10**12), 10**12),
+            st.integers(-(10**6), 10**6).map(float),
+            st.floats(allow_nan=False, allow_infinity=False, width=32),
+            st.booleans(),
+            st.text(max_size=6),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_each_pseudonym_depends_on_its_value_only(values: list[object]) -> None:
+    column = pd.Series(values, dtype=object)
+    out = pseudonymise(pd.DataFrame({"id": column}), columns="id", key="k")["id"]
+    for value, got in zip(values, out, strict=True):
+        if value is None:
+            assert pd.isna(got)
+        else:
+            assert got == pseudonym(value, key="k")
+            alone = pseudonymise(pd.DataFrame({"id": [value]}), columns="id", key="k")["id"].iloc[0]
+            assert alone == got
+    for value in values:
+        if isinstance(value, int) and not isinstance(value, bool):
+            assert pseudonym(value, key="k") == pseudonym(str(value), key="k")
+            assert pseudonym(value, key="k") != pseudonym(bool(value), key="k")

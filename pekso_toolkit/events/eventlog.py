@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.config import DEFAULT_TZ, PLAUSIBLE_AHEAD_DAYS, PLAUSIBLE_FROM
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import StageModel, normalise_name
+from pekso_toolkit.core.times import TimeValueError, outside_window, resolve_tz
 from pekso_toolkit.events.readers import XES_COLUMNS, read_source, read_xes, resolve_column
 from pekso_toolkit.events.sorting import (
     arrow_strings,
@@ -79,7 +80,37 @@ REASONS: dict[str, tuple[str, str, str, str]] = {
         "Tulis semua waktu dengan bentuk zona waktu yang sama.",
         "Give every timestamp the same time-zone form.",
     ),
+    "decoded_cp1252": (
+        "Baris bukan UTF-8; dibaca sebagai Windows-1252",
+        "Row is not UTF-8; read as Windows-1252",
+        "Periksa huruf di baris ini; simpan ekspor sebagai UTF-8.",
+        "Check the letters of this row; save the export as UTF-8.",
+    ),
     # rejections (the row is left out)
+    "field_count": (
+        "Jumlah kolom baris ini berbeda dari judul kolom",
+        "This row has more or fewer fields than the header",
+        "Periksa pemisah (koma/titik koma) dan tanda kutip di baris ini, lalu ekspor ulang.",
+        "Check the delimiters (commas/semicolons) and quotes of this row, then export again.",
+    ),
+    "nul_byte": (
+        "Ada karakter NUL (\\0) dalam isian; nilainya tidak bisa dipercaya",
+        "A field holds a NUL character (\\0); its value cannot be trusted",
+        "Ketik ulang isian itu di sistem asal lalu ekspor ulang.",
+        "Retype that field in the source system and export again.",
+    ),
+    "undecodable_text": (
+        "Baris berisi byte yang bukan UTF-8 maupun Windows-1252",
+        "Row holds bytes that are neither UTF-8 nor Windows-1252",
+        "Simpan ekspor sebagai UTF-8, atau muat dengan encoding= yang benar.",
+        "Save the export as UTF-8, or load it with the right encoding=.",
+    ),
+    "implausible_date": (
+        "Tanggal di luar rentang yang masuk akal (salah ketik tahun?)",
+        "Date outside the plausible range (a mistyped year?)",
+        "Perbaiki tahunnya di sistem asal lalu ekspor ulang.",
+        "Correct the year in the source system and export again.",
+    ),
     "missing_case_id": (
         "Nomor kasus kosong",
         "Case id is missing",
@@ -161,6 +192,10 @@ class LoadReport:
         ``detail`` (what exactly), ``case``, ``stage``, ``timestamp`` (the raw values as read).
     notes : list of str
         Facts about the whole file: encoding, delimiter, time zone used for naive times, columns.
+    source : str
+        The file read (or ``"DataFrame"``).
+    tz : str
+        The IANA time zone naive times were read in (the log's ``tz``).
     """
 
     n_read: int
@@ -168,6 +203,7 @@ class LoadReport:
     issues: pd.DataFrame
     notes: tuple[str, ...] = ()
     source: str = ""
+    tz: str = DEFAULT_TZ
 
     @property
     def rejected(self) -> pd.DataFrame:
@@ -251,9 +287,11 @@ class LoadReport:
     def _repr_html_(self) -> str:
         head = pick(
             f"<b>Laporan mutu data</b>: {self.n_read} baris dibaca, {self.n_kept} dipakai "
-            f"({self.n_repaired} diperbaiki), {self.n_rejected} ditolak.",
+            f"({self.n_repaired} diperbaiki), {self.n_rejected} ditolak. "
+            f"Zona waktu: {html.escape(self.tz)}.",
             f"<b>Data-quality report</b>: {self.n_read} rows read, {self.n_kept} kept "
-            f"({self.n_repaired} repaired), {self.n_rejected} rejected.",
+            f"({self.n_repaired} repaired), {self.n_rejected} rejected. "
+            f"Time zone: {html.escape(self.tz)}.",
         )
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         table = self.summary().to_html(index=False, escape=True, na_rep="")
@@ -284,6 +322,8 @@ class EventLog:
         The stage model the stages belong to.
     report : LoadReport
         What happened to every input row.
+    tz : str
+        IANA time zone of the casework, set by ``load_events(tz=...)`` (default ``DEFAULT_TZ``).
     """
 
     events: pd.DataFrame
@@ -291,6 +331,7 @@ class EventLog:
     report: LoadReport = field(
         default_factory=lambda: LoadReport(0, 0, _empty_issues(), ("built in memory",))
     )
+    tz: str = DEFAULT_TZ
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, model: StageModel | None = None) -> EventLog:
@@ -440,6 +481,30 @@ def _parse_stages(
     unknown = ~missing & (stage_codes < 0)
     repair = np.where(row_missing, "", u_repair[safe] if len(uniques) else "")
     return stage_codes, missing, unknown, repair
+
+
+def _nul_fields(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with a NUL character in a text field, and a detail naming the field(s)."""
+    n = len(frame)
+    found = np.zeros(n, dtype=bool)
+    detail = np.array([""] * n, dtype=object)
+    for column in frame.columns:
+        values = frame[column]
+        if not (values.dtype == object or isinstance(values.dtype, pd.StringDtype)):
+            continue
+        present = values.dropna().to_numpy()
+        try:
+            joined = "".join(present)
+        except TypeError:  # not only text (an Excel column of numbers and text)
+            joined = "".join(v for v in present if type(v) is str)
+        if "\0" not in joined:  # the usual case, checked fast
+            continue
+        has = values.map(lambda v: type(v) is str and "\0" in v).to_numpy(dtype=bool)
+        if has.any():
+            name = f"field {str(column)!r} holds a NUL character (\\0)"
+            detail[has] = np.where(detail[has] == "", name, detail[has] + "; " + name)
+            found |= has
+    return found, detail
 
 
 # ---------------------------------------------------------------------------------------- sorting
@@ -595,7 +660,11 @@ def load_events(
                 f"stage_map points to stage(s) not in the stage model: {wrong}; "
                 f"use one of: {', '.join(model.ids)}"
             )
-    frame, source_name, notes = read_source(source, encoding=encoding, sheet_name=sheet_name)
+    try:
+        tz = resolve_tz(tz)
+    except TimeValueError as exc:
+        raise EventLogError(exc.message_id, exc.message_en, field="tz") from None
+    frame, source_name, notes, flags = read_source(source, encoding=encoding, sheet_name=sheet_name)
     is_xes = source_name.lower().endswith((".xes", ".xes.gz"))
     if is_xes:
         case = XES_COLUMNS["case"] if case == "case_id" else case
@@ -630,6 +699,20 @@ def load_events(
         values = frame[column].iloc[np.flatnonzero(mask)].astype("string")
         return values.to_numpy(dtype=object, na_value=None)
 
+    # rows the reader already rejected or repaired (field count, encoding)
+    pre_repair = np.array([""] * n, dtype=object)
+    pre_detail = np.array([""] * n, dtype=object)
+    if flags:  # a file's rows: their labels are unique
+        flag_pos = pd.Index(row_labels).get_indexer(list(flags))
+        for pos, (status, flag_code, text) in zip(flag_pos, flags.values(), strict=True):
+            if status == "rejected":
+                reject[pos], detail[pos] = flag_code, text
+            else:
+                pre_repair[pos], pre_detail[pos] = flag_code, text
+    nul_mask, nul_detail = _nul_fields(frame)
+    nul_mask &= reject == ""
+    reject[nul_mask], detail[nul_mask] = "nul_byte", nul_detail[nul_mask]
+
     # the first problem found is the reason given
     for mask, code, column in (
         (case_missing, "missing_case_id", None),
@@ -644,6 +727,15 @@ def load_events(
         reject[new] = ts_bad[new] if code is None else code
         if column is not None:
             detail[new] = [repr(v) for v in raw_text(column, new)]
+    implausible = outside_window(stamps, tz=tz) & (reject == "")
+    if implausible.any():
+        last = pd.Timestamp.now(tz=tz).normalize() + pd.Timedelta(days=PLAUSIBLE_AHEAD_DAYS)
+        reject[implausible] = "implausible_date"
+        detail[implausible] = [
+            f"{ts_col} {v!r} is {t.tz_convert(tz):%Y-%m-%d}, outside {PLAUSIBLE_FROM:%Y-%m-%d} "
+            f"to {last:%Y-%m-%d}; correct the year"
+            for v, t in zip(raw_text(ts_col, implausible), stamps[implausible], strict=True)
+        ]
     if (reject == "unknown_stage").any():
         known = ", ".join(model.ids)
         detail[reject == "unknown_stage"] = [
@@ -708,7 +800,7 @@ def load_events(
     repair_codes = np.array([""] * n, dtype=object)
     kept_mask = np.zeros(n, dtype=bool)
     kept_mask[kept_rows] = True
-    for arr in (stage_repair, np.where(case_trimmed, "case_id_trimmed", ""), ts_repair):
+    for arr in (pre_repair, stage_repair, np.where(case_trimmed, "case_id_trimmed", ""), ts_repair):
         has = kept_mask & (arr != "")
         repair_codes[has] = np.where(
             repair_codes[has] == "", arr[has], repair_codes[has] + ", " + arr[has]
@@ -732,7 +824,8 @@ def load_events(
             "",
         )
         detail[repaired] = [
-            "; ".join(x for x in parts if x) for parts in zip(stage_detail, ts_detail)
+            "; ".join(x for x in parts if x)
+            for parts in zip(pre_detail[repaired], stage_detail, ts_detail)
         ]
     issue_mask = repaired | (reject != "")
     issues = pd.DataFrame(
@@ -756,7 +849,8 @@ def load_events(
         issues=issues,
         notes=tuple(notes),
         source=source_name,
+        tz=tz,
     )
     if report.n_kept + report.n_rejected != n:  # pragma: no cover - an accounting bug
         raise AssertionError(f"rows not accounted for: {n} read, {report!r}")
-    return EventLog(events=good, model=model, report=report)
+    return EventLog(events=good, model=model, report=report, tz=tz)

@@ -5,23 +5,36 @@ Only reading happens here; what the rows mean is decided by :func:`pekso_toolkit
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import gzip
 import io
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import normalise_name
 
-__all__ = ["XES_COLUMNS", "read_source", "read_xes", "resolve_column"]
+__all__ = [
+    "XES_COLUMNS",
+    "RowFlags",
+    "read_source",
+    "read_xes",
+    "refuse_duplicates",
+    "resolve_column",
+]
 
 #: Default column names of an XES log (the process-mining convention).
 XES_COLUMNS = {"case": "case:concept:name", "stage": "concept:name", "timestamp": "time:timestamp"}
+
+
+_EVENT_TAG = re.compile(rb"<(?:[\w.-]+:)?event[\s/>]")
 
 
 def read_xes(path: str | Path) -> pd.DataFrame:
@@ -38,6 +51,8 @@ def read_xes(path: str | Path) -> pd.DataFrame:
     trace_events: list[dict[str, str]] = []
     trace_attrs: dict[str, str] = {}
     stack: list[str] = []  # element tags from the root down
+    n_events = 0  # <event> elements started so far
+    outside = 0  # the ordinal of an <event> outside every <trace>, if any
     try:
         with opener(path, "rb") as fh:
             for action, elem in ET.iterparse(fh, events=("start", "end")):
@@ -46,7 +61,11 @@ def read_xes(path: str | Path) -> pd.DataFrame:
                     stack.append(tag)
                     if tag == "trace":
                         trace_events, trace_attrs = [], {}
-                    elif tag == "event" and "trace" in stack:
+                    elif tag == "event":
+                        n_events += 1
+                        if "trace" not in stack:
+                            outside = n_events
+                            break
                         trace_events.append({})
                     continue
                 stack.pop()
@@ -63,9 +82,29 @@ def read_xes(path: str | Path) -> pd.DataFrame:
                     elem.clear()
     except (ET.ParseError, OSError, EOFError) as exc:
         raise EventLogError(f"{path}: not a readable XES file ({exc})") from None
+    if outside:
+        line = _xes_event_line(path, opener, outside)
+        where = f"line {line}" if line else f"event {outside}"
+        raise EventLogError(
+            f"{path}: <event> di {where} berada di luar <trace>; setiap kejadian harus di dalam "
+            "<trace> kasusnya",
+            f"{path}: the <event> at {where} is outside a <trace>; every event must be inside "
+            "its case's <trace>",
+            row=line,
+        )
     if not rows:
         raise EventLogError(f"{path}: the XES file holds no events inside <trace> elements")
     return pd.DataFrame(rows)
+
+
+def _xes_event_line(path: Path, opener: Any, ordinal: int) -> int | None:
+    """The line of the ``ordinal``-th ``<event>`` start tag of a file (None if not found)."""
+    with opener(path, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            ordinal -= len(_EVENT_TAG.findall(line))
+            if ordinal <= 0:
+                return number
+    return None  # pragma: no cover - the parser saw the tag
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -75,48 +114,171 @@ def _sniff_delimiter(sample: str) -> str:
         return ","
 
 
-def _read_csv(path: Path, encoding: str | None, notes: list[str]) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
-    if encoding is None:
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = raw.decode("cp1252", errors="replace")
-            notes.append(
-                "Berkas bukan UTF-8; dibaca sebagai Windows-1252 / "
-                "file is not UTF-8; read as Windows-1252 (pass encoding= to choose)"
-            )
-    else:
+#: Row flags set while reading: row label -> (status, reason code, detail). ``status`` is
+#: ``"rejected"`` or ``"repaired"``; reason codes are those of :data:`eventlog.REASONS`.
+RowFlags = dict[Any, tuple[str, str, str]]
+
+
+def _text_lines(text: str) -> list[str]:
+    """Lines ending at \\n, \\r\\n or \\r only (not at the other breaks str.splitlines knows)."""
+    if _OTHER_BREAKS.search(text) is None:
+        return text.splitlines(keepends=True)  # the same lines, faster
+    return list(io.StringIO(text, newline=""))
+
+
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _decode_lines(
+    raw: bytes, path: Path, encoding: str | None, notes: list[str]
+) -> tuple[list[str], list[str]]:
+    """The file's lines as text, and per line ``""``, ``"cp1252"`` or ``"undecodable"``.
+
+    Without ``encoding`` each line is UTF-8 if it can be, else Windows-1252: one stray byte
+    never changes how the other lines are read. A line with bytes that Windows-1252 does not
+    define either is marked undecodable (its row is rejected).
+    """
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    if encoding is not None:
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise EventLogError(f"{path}: cannot decode as {encoding!r} ({exc})") from None
-    sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
+        lines = _text_lines(text)
+        return lines, [""] * len(lines)
+    try:
+        lines = _text_lines(raw.decode("utf-8"))
+        return lines, [""] * len(lines)
+    except UnicodeDecodeError:
+        pass
+    out: list[str] = []
+    kinds: list[str] = []
+    for line in raw.splitlines(keepends=True):  # bytes: splits at \n, \r and \r\n only
+        try:
+            out.append(line.decode("utf-8"))
+            kinds.append("")
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+                kinds.append("cp1252")
+            except UnicodeDecodeError:
+                out.append(line.decode("cp1252", errors="replace"))
+                kinds.append("undecodable")
+    n_other = sum(k != "" for k in kinds)
+    notes.append(
+        f"{n_other} baris bukan UTF-8; dibaca sebagai Windows-1252 / "
+        f"{n_other} lines are not UTF-8; read as Windows-1252 (pass encoding= to choose)"
+    )
+    return out, kinds
+
+
+def _header_names(fields: list[str], source: str) -> list[str]:
+    """Column names as written (empty ones named ``Unnamed: i``); duplicates refuse the file."""
+    names = [f if f != "" else f"Unnamed: {i}" for i, f in enumerate(fields)]
+    refuse_duplicates(names, source)
+    return names
+
+
+def refuse_duplicates(names: list[Any], source: str) -> None:
+    """Raise :class:`EventLogError` when a column name occurs more than once."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[str(name)] = counts.get(str(name), 0) + 1
+    dup = [name for name, n in counts.items() if n > 1]
+    if dup:
+        listed = ", ".join(repr(d) for d in dup)
+        raise EventLogError(
+            f"{source}: nama kolom ganda {listed}; beri setiap kolom nama sendiri lalu ekspor "
+            "ulang",
+            f"{source}: duplicate column names {listed}; give every column its own name and "
+            "export again",
+            field=str(dup[0]),
+            row=1,
+        )
+
+
+def _read_csv(path: Path, encoding: str | None, notes: list[str], flags: RowFlags) -> pd.DataFrame:
+    """Read a delimited text file row by row.
+
+    Rows are numbered as a spreadsheet shows them (header = row 1). A row whose number of fields
+    differs from the header's is rejected (``field_count``), never shifted; a row decoded as
+    Windows-1252 is repaired (``decoded_cp1252``); a row with undecodable bytes is rejected
+    (``undecodable_text``). Both go into ``flags``.
+    """
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
+    lines, kinds = _decode_lines(raw, path, encoding, notes)
+    sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter("".join(lines[:2000])[:65536])
     if sep != ",":
         notes.append(f"Pemisah kolom / column delimiter: {sep!r}")
+    reader = csv.reader(lines, delimiter=sep, quotechar='"', doublequote=True, strict=False)
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,  # blank lines keep their row number, then are left out
+        header = next(reader)
+    except StopIteration:  # pragma: no cover - the file is not empty
+        header = []
+    columns = _header_names(header, str(path))
+    width = len(columns)
+    after_header = reader.line_num
+    records = list(reader)
+    if reader.line_num == after_header + len(records):  # one line per record: the usual case
+        ends = list(range(after_header, reader.line_num + 1))
+    else:  # quoted fields span lines: read again, noting the last line of every record
+        reader = csv.reader(lines, delimiter=sep, quotechar='"', doublequote=True, strict=False)
+        next(reader)
+        ends = [after_header]  # the last line of each record, after the header's
+        for _ in reader:
+            ends.append(reader.line_num)
+    widths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+    blank = np.fromiter((not any(r) for r in records), dtype=bool, count=len(records))
+    checked = np.array(kinds, dtype=object) != ""
+    odd_lines = np.flatnonzero(checked)
+    for i in np.flatnonzero((widths != width) & ~blank):
+        flags[i + 2] = (
+            "rejected",
+            "field_count",
+            f"{_lines(ends, i)} has {widths[i]} fields, the header has {width}; check the "
+            "delimiters and quotes of this row",
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise EventLogError(
-            f"{path}: cannot read the file as a table ({exc}); check that every row has the same "
-            "number of columns and that quotes are closed"
-        ) from None
-    return _spreadsheet_rows(frame, notes)
+        records[i] = [""] * width  # never shifted: the row is left empty and rejected
+    for i in np.flatnonzero(blank):
+        records[i] = [""] * width  # blank: left out below, with a note
+    if len(odd_lines):
+        # the record holding each line that is not UTF-8
+        for i in np.unique(np.searchsorted(ends, odd_lines + 1, side="left") - 1):
+            if i < 0 or blank[i] or (i + 2) in flags:
+                continue
+            span = kinds[ends[i] : ends[i + 1]]
+            if "undecodable" in span:
+                flags[i + 2] = (
+                    "rejected",
+                    "undecodable_text",
+                    f"{_lines(ends, i)} holds bytes that are neither UTF-8 nor Windows-1252",
+                )
+            else:
+                flags[i + 2] = (
+                    "repaired",
+                    "decoded_cp1252",
+                    f"{_lines(ends, i)} read as Windows-1252",
+                )
+    frame = pd.DataFrame(records, columns=range(width), dtype=object)
+    frame = frame.mask(frame == "").set_axis(columns, axis=1)
+    return _spreadsheet_rows(frame, notes, flags)
 
 
-def _spreadsheet_rows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+def _lines(ends: list[int], i: int | np.integer) -> str:
+    """``"line 5"`` or ``"lines 5-7"``: the lines of the file record ``i`` spans."""
+    first, last = ends[i] + 1, ends[i + 1]
+    return f"line {first}" if first == last else f"lines {first}-{last}"
+
+
+def _spreadsheet_rows(
+    frame: pd.DataFrame, notes: list[str], flags: RowFlags | None = None
+) -> pd.DataFrame:
     """Number rows as a spreadsheet shows them (header = row 1); leave out empty rows."""
     frame.index = pd.RangeIndex(2, 2 + len(frame))
-    blank = frame.isna().all(axis=1).to_numpy()
+    blank = frame.isna().all(axis=1).to_numpy() & ~frame.index.isin(list(flags or ()))
     if blank.any():
         notes.append(
             f"{int(blank.sum())} baris kosong dilewati / {int(blank.sum())} empty rows skipped"
@@ -127,10 +289,18 @@ def _spreadsheet_rows(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
 
 def read_source(
     source: pd.DataFrame | str | Path, *, encoding: str | None, sheet_name: str | int
-) -> tuple[pd.DataFrame, str, list[str]]:
+) -> tuple[pd.DataFrame, str, list[str], RowFlags]:
+    """Read a source into a raw frame: ``(frame, source name, notes, row flags)``.
+
+    The frame's index holds the row numbers the report uses. Duplicate column names refuse the
+    file (:func:`refuse_duplicates`); ``row flags`` are rows the reader already repaired or
+    rejected (see :func:`_read_csv`).
+    """
     notes: list[str] = []
+    flags: RowFlags = {}
     if isinstance(source, pd.DataFrame):
-        return source.copy(), "DataFrame", notes
+        refuse_duplicates(list(source.columns), "DataFrame")
+        return source.copy(), "DataFrame", notes, flags
     if not isinstance(source, str | Path):
         raise EventLogError(
             f"source must be a DataFrame or a path to a .csv, .xlsx, .parquet or .xes file, "
@@ -146,14 +316,22 @@ def read_source(
         frame = read_xes(path)
         frame.index = pd.RangeIndex(1, 1 + len(frame))
     elif name.endswith((".csv", ".tsv", ".txt")):
-        frame = _read_csv(path, encoding, notes)
+        frame = _read_csv(path, encoding, notes, flags)
     elif name.endswith((".xlsx", ".xlsm", ".xls")):
         if path.stat().st_size == 0:
             raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
         try:
-            frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object)
+            frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object, header=None)
         except (ValueError, OSError, KeyError) as exc:
             raise EventLogError(f"{path}: cannot read the Excel file ({exc})") from None
+        if len(frame) == 0:
+            raise EventLogError(f"{path}: the sheet is empty; export the data again with its rows")
+        # the header is read here, not by pandas, which would rename duplicates to 'x.1'
+        columns = [
+            f"Unnamed: {i}" if pd.isna(v) else v for i, v in enumerate(frame.iloc[0].tolist())
+        ]
+        refuse_duplicates(columns, str(path))
+        frame = frame.iloc[1:].set_axis(columns, axis=1).reset_index(drop=True)
         frame = _spreadsheet_rows(frame, notes)
     elif name.endswith(".parquet"):
         try:
@@ -161,11 +339,12 @@ def read_source(
         except (OSError, ValueError) as exc:
             raise EventLogError(f"{path}: cannot read the parquet file ({exc})") from None
         frame.index = pd.RangeIndex(1, 1 + len(frame))
+        refuse_duplicates(list(frame.columns), str(path))
     else:
         raise EventLogError(
             f"{path}: unknown file type {path.suffix!r}; use .csv, .xlsx, .parquet, .xes or .xes.gz"
         )
-    return frame, str(path), notes
+    return frame, str(path), notes, flags
 
 
 def resolve_column(frame: pd.DataFrame, wanted: str, role: str, source: str) -> str:

@@ -1,19 +1,23 @@
 """Reading dates and times of agency exports: mixed formats, day-first dates, Indonesian month
 names, Excel serial numbers, time-zone offsets; naive times are read in a stated time zone.
+
+Single values given by users are read by :func:`pekso_toolkit.core.times.to_utc`; this module
+reads whole columns of an export and localises them with :func:`~pekso_toolkit.core.times.localise`
+(the same rule: a time without a zone is local time in ``tz``).
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.times import localise
 
 __all__ = ["DEFAULT_TZ", "parse_timestamps"]
-
-#: Time zone of times written without one (Western Indonesia Time).
 
 _INDONESIAN_MONTHS = {
     "januari": "january",
@@ -42,12 +46,6 @@ _SERIAL_RE = r"^\d{4,5}(?:\.\d+)?$"
 # Excel serial numbers from 1954-10-04 to 2119-01-01: anything else is not taken for a date
 _SERIAL_MIN, _SERIAL_MAX = 20000, 80000
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-
-
-def _localise(values: pd.Series, tz: str) -> pd.Series:
-    if values.dt.tz is None:
-        values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="shift_forward")
-    return values.dt.tz_convert("UTC")
 
 
 _DAYFIRST_FORMATS = (
@@ -92,13 +90,13 @@ def parse_timestamps(
         return out, out.isna().to_numpy(), bad, repair, notes
     if pd.api.types.is_datetime64_dtype(raw):
         notes.append(_naive_note(tz))
-        out = _localise(raw, tz).astype("datetime64[ns, UTC]")
+        out = localise(raw, tz).astype("datetime64[ns, UTC]")
         return out, out.isna().to_numpy(), bad, repair, notes
 
     values = raw.astype(object)
     is_na = values.isna().to_numpy()
     kinds = values.map(type)
-    is_ts = kinds.isin([pd.Timestamp, __import__("datetime").datetime]).to_numpy()
+    is_ts = kinds.isin([pd.Timestamp, datetime]).to_numpy()
     is_date = kinds.map(lambda k: k.__name__ == "date").to_numpy(dtype=bool)
     is_num = kinds.isin([int, float, np.int64, np.float64]).to_numpy() & ~is_na
     text = values.where(~(is_ts | is_date | is_num | is_na)).astype("string").str.strip()
@@ -109,7 +107,7 @@ def parse_timestamps(
     if is_ts.any() or is_date.any():
         objs = pd.to_datetime(values[is_ts | is_date].astype(object), errors="coerce", utc=False)
         if getattr(objs.dt, "tz", None) is None:
-            out[is_ts | is_date] = _localise(objs, tz)
+            out[is_ts | is_date] = localise(objs, tz)
             notes.append(_naive_note(tz))
         else:
             out[is_ts | is_date] = objs.dt.tz_convert("UTC")
@@ -122,7 +120,7 @@ def parse_timestamps(
     ok_serial = is_serial & (serial >= _SERIAL_MIN) & (serial <= _SERIAL_MAX)
     if ok_serial.any():
         as_dt = _EXCEL_EPOCH + pd.to_timedelta(serial[ok_serial], unit="D")
-        out[ok_serial] = _localise(pd.Series(as_dt, index=raw.index[ok_serial]).dt.round("s"), tz)
+        out[ok_serial] = localise(pd.Series(as_dt, index=raw.index[ok_serial]).dt.round("s"), tz)
         repair[ok_serial] = "excel_serial_date"
         notes.append(_naive_note(tz))
     bad[is_serial & ~ok_serial] = "unparseable_timestamp"
@@ -167,7 +165,7 @@ def parse_timestamps(
                     alt[left] = pd.to_datetime(translated[still][left], format=fmt, errors="coerce")
                 pos = raw.index.get_indexer(alt.index[alt.notna()])
                 bad[pos] = "ambiguous_date_order"
-        localised = _localise(parsed, tz)
+        localised = localise(parsed, tz)
         out[naive] = localised
         if (fmt_label[naive] != "").any():
             notes.append(_naive_note(tz))

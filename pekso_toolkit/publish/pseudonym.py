@@ -1,15 +1,36 @@
-"""Keyed pseudonyms for identifying columns of a table."""
+"""Keyed pseudonyms for identifying columns of a table.
+
+A pseudonym depends only on the value's *canonical text* (:func:`canonical_text`), never on the
+other values of the column or on the column's dtype:
+
+- text is used as written, except that a whole number written with a zero fraction
+  (``"7.0"``, ``"-12.00"``) loses the fraction (``"7"``); leading zeros and spaces are kept
+  (``"007"`` is not ``7``);
+- integers (Python or NumPy) are written in decimal: ``7`` -> ``"7"``;
+- floats that are whole numbers are written as integers (``7.0`` -> ``"7"``); other floats in
+  their shortest exact form (``7.5`` -> ``"7.5"``);
+- booleans are ``"True"`` and ``"False"``: ``True`` is not ``1``;
+- missing values (``None``, ``NaN``, ``pd.NA``, ``NaT``) have no text: they stay missing;
+- anything else is ``str(value)``.
+
+So ``7``, ``7.0``, ``"7"`` and ``"7.0"`` share a pseudonym; ``True`` and ``1`` do not.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["pseudonym", "pseudonymise"]
+__all__ = ["canonical_text", "pseudonym", "pseudonymise"]
+
+_WHOLE_TEXT = re.compile(r"(-?\d+)\.0+")
 
 
 def _key_bytes(key: object) -> bytes:
@@ -30,11 +51,62 @@ def _key_bytes(key: object) -> bytes:
     return raw
 
 
+def canonical_text(value: object) -> str | None:
+    """The text a value's pseudonym is computed from (None for a missing value).
+
+    See the module docstring for the rules.
+
+    >>> [canonical_text(v) for v in (7, 7.0, "7.0", "007", 7.5, True, None)]
+    ['7', '7', '7', '007', '7.5', 'True', None]
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return "True" if value else "False"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating | Decimal):
+        if isinstance(value, Decimal):
+            if value.is_nan():
+                return None
+            number: float | Decimal = value
+        else:
+            number = float(value)
+            if math.isnan(number):
+                return None
+        if not math.isinf(number) and number == int(number):
+            return str(int(number))
+        return repr(number) if isinstance(number, float) else str(number)
+    if isinstance(value, str):
+        whole = _WHOLE_TEXT.fullmatch(value)
+        if whole is not None:
+            digits = whole.group(1)
+            return "0" if digits.lstrip("-").strip("0") == "" else digits
+        return value
+    if isinstance(value, np.datetime64 | np.timedelta64) and np.isnat(value):
+        return None
+    return str(value)
+
+
+def _digest(raw_key: bytes, text: str, prefix: str, length: int) -> str:
+    return prefix + hmac.new(raw_key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+
+
 def pseudonym(value: object, *, key: str | bytes, prefix: str = "ps_", length: int = 16) -> str:
     """The pseudonym of one value: ``prefix`` + the first ``length`` hex digits of
-    HMAC-SHA256(key, str(value))."""
-    digest = hmac.new(_key_bytes(key), str(value).encode("utf-8"), hashlib.sha256).hexdigest()
-    return prefix + digest[:length]
+    HMAC-SHA256(key, :func:`canonical_text` (value)).
+
+    Raises
+    ------
+    ValueError
+        When the value is missing (a missing value has no pseudonym) or the key is empty.
+    """
+    text = canonical_text(value)
+    if text is None:
+        raise ValueError(
+            "value: nilai kosong tidak punya nama samaran / value: a missing value has no pseudonym"
+        )
+    return _digest(_key_bytes(key), text, prefix, length)
 
 
 def pseudonymise(
@@ -48,10 +120,12 @@ def pseudonymise(
     """Replace the values of identifying columns by keyed pseudonyms.
 
     Each value becomes ``prefix`` + the first ``length`` hexadecimal digits of
-    HMAC-SHA256(``key``, ``str(value)``). The same value and key always give the same pseudonym,
-    so tables pseudonymised with one key still join; without the key the original values cannot
-    be recovered by trying likely values. Missing values stay missing. Values are compared as text
-    (``5`` and ``"5"`` get the same pseudonym).
+    HMAC-SHA256(``key``, canonical text of the value). The same value and key always give the
+    same pseudonym, whatever else the column holds, so tables pseudonymised with one key still
+    join; without the key the original values cannot be recovered by trying likely values.
+    Missing values stay missing. Values are compared by their canonical text
+    (:func:`canonical_text`): ``5``, ``5.0`` and ``"5"`` get the same pseudonym, ``True`` and
+    ``1`` do not.
 
     Parameters
     ----------
@@ -89,14 +163,14 @@ def pseudonymise(
         )
     out = table.copy()
     for col in names:
-        codes, uniques = pd.factorize(out[col], use_na_sentinel=True)
+        values = out[col]
+        if values.dtype == object:
+            # mixed Python values: pandas would take True and 1 (and 1.0) for one value
+            values = pd.Series([canonical_text(v) for v in values.to_numpy()], dtype=object)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        texts = [canonical_text(u) for u in uniques]
         hashed = np.array(
-            [
-                prefix
-                + hmac.new(raw_key, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:length]
-                for u in uniques
-            ]
-            + [None],
+            [None if t is None else _digest(raw_key, t, prefix, length) for t in texts] + [None],
             dtype=object,
         )
         out[col] = pd.array(hashed[codes], dtype="string")

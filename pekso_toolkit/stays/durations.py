@@ -20,6 +20,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
@@ -61,17 +62,7 @@ def to_utc(when: Any, *, tz: str = DEFAULT_TZ) -> pd.Timestamp:
     >>> to_utc("2024-06-30")
     Timestamp('2024-06-29 17:00:00+0000', tz='UTC')
     """
-    try:
-        stamp = pd.Timestamp(when)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"as_of {when!r} is not a date or time; give e.g. '2024-06-30' or a Timestamp"
-        ) from exc
-    if pd.isna(stamp):
-        raise ValueError("as_of is missing (NaT); give the analysis date, e.g. '2024-06-30'")
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(tz)
-    return stamp.tz_convert("UTC").as_unit("ns")
+    return times.to_utc(when, tz=tz, field="as_of")
 
 
 def events_and_model(log: Any, model: StageModel | None = None) -> tuple[pd.DataFrame, StageModel]:
