@@ -23,12 +23,6 @@ from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import StageModel, normalise_name
 from pekso_toolkit.core.times import TimeValueError, outside_window, resolve_tz
 from pekso_toolkit.events.readers import XES_COLUMNS, read_source, read_xes, resolve_column
-from pekso_toolkit.events.sorting import (
-    arrow_strings,
-    first_appearance_codes,
-    sorted_by_codes,
-    sorted_positions,
-)
 from pekso_toolkit.events.timestamps import parse_timestamps
 
 __all__ = ["REASONS", "EventLog", "LoadReport", "load_events", "read_xes", "tie_rank"]
@@ -324,6 +318,15 @@ class EventLog:
         What happened to every input row.
     tz : str
         IANA time zone of the casework, set by ``load_events(tz=...)`` (default ``DEFAULT_TZ``).
+
+    Building an ``EventLog`` checks the events and sorts them (by case, time and the documented
+    stage order for equal times, see :func:`tie_rank`): rows may be given in any order.
+
+    Raises
+    ------
+    EventLogError
+        When a column is missing, or a row has no case id, no stage (or one outside the model)
+        or no timestamp; the message names the row.
     """
 
     events: pd.DataFrame
@@ -333,16 +336,19 @@ class EventLog:
     )
     tz: str = DEFAULT_TZ
 
+    def __post_init__(self) -> None:
+        events = _sort_events(_checked_events(self.events, self.model, self.tz), self.model)
+        object.__setattr__(self, "events", events)
+
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, model: StageModel | None = None) -> EventLog:
-        """Wrap a frame that is already canonical (no validation; used internally).
+        """Wrap a canonical frame (``case_id``, ``stage``, ``timestamp``, rows in any order).
 
-        Sorting is enforced (cheap when already sorted); columns and dtypes are trusted.
+        The rows are checked and sorted as for any ``EventLog`` (cheap when already sorted).
         """
         model = model or StageModel.default()
-        events = _sort_events(frame.reset_index(drop=True), model)
-        report = LoadReport(len(events), len(events), _empty_issues(), ("built in memory",))
-        return cls(events=events, model=model, report=report)
+        report = LoadReport(len(frame), len(frame), _empty_issues(), ("built in memory",))
+        return cls(events=frame, model=model, report=report)
 
     @property
     def n_events(self) -> int:
@@ -543,50 +549,63 @@ def tie_rank(
     return rank
 
 
+def _checked_events(frame: pd.DataFrame, model: StageModel, tz: str) -> pd.DataFrame:
+    """The canonical columns present, with the model's stage dtype, UTC times (naive ones read
+    in ``tz``) and no missing value."""
+    missing = [c for c in ("case_id", "stage", "timestamp") if c not in frame.columns]
+    if missing:
+        raise EventLogError(
+            f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp "
+            "(load exports with pk.load_events(..., case=, stage=, timestamp=))"
+        )
+    stage = frame["stage"]
+    if stage.dtype != model.dtype:
+        stage = stage.astype("string").astype(model.dtype)
+        frame = frame.assign(stage=stage)
+    for column, what in (
+        ("case_id", "the case id is missing; every event needs a case"),
+        ("stage", "the stage is missing or not in the stage model; known stages: "),
+        ("timestamp", "the timestamp is missing; every event needs a time"),
+    ):
+        absent = frame[column].isna().to_numpy()
+        if absent.any():
+            row = int(np.flatnonzero(absent)[0])
+            known = ", ".join(model.ids) if column == "stage" else ""
+            raise EventLogError(f"row {row}: {what}{known}")
+    if not isinstance(frame["case_id"].dtype, pd.StringDtype):
+        frame = frame.assign(case_id=frame["case_id"].astype("string"))
+    ts = frame["timestamp"]
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype) or str(ts.dtype.tz) != "UTC":
+        if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
+            ts = pd.to_datetime(ts, format="mixed")
+        if ts.dt.tz is None:
+            ts = ts.dt.tz_localize(tz)
+        frame = frame.assign(timestamp=ts.dt.tz_convert("UTC"))
+    return frame
+
+
 def _sort_events(frame: pd.DataFrame, model: StageModel) -> pd.DataFrame:
     return _sorted_with_codes(frame, model)[0]
-
-
-def tie_key(
-    stage_codes: np.ndarray, case_codes: Any, ts: np.ndarray, model: StageModel
-) -> np.ndarray:
-    """:func:`tie_rank` as small non-negative integers (int16) to pack into a sort key.
-
-    ``case_codes`` is an array of case numbers, or a function returning one (called only when
-    the log has reopenings, the only time the rank needs the cases).
-    """
-    reopened = model.reopened_id
-    if reopened is None or not np.any(stage_codes == model.ids.index(reopened)):
-        return np.asarray(stage_codes, dtype=np.int16)
-    codes = case_codes() if callable(case_codes) else case_codes
-    rank = tie_rank(np.asarray(stage_codes, dtype=np.int64), codes, ts, model)
-    return np.unique(rank, return_inverse=True)[1].astype(np.int16).reshape(-1)
 
 
 def _sorted_with_codes(
     frame: pd.DataFrame, model: StageModel, case_codes: np.ndarray | None = None
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Sort by case, time and stage order for equal times; also return the sorted case codes.
+    """Sort by case, time and :func:`tie_rank`; also return the sorted case numbers.
 
-    ``case_codes`` (optional) must order the case ids as strings do. The sort is stable.
+    ``case_codes`` (optional) must number the case ids in string order; by default they are
+    computed. The sort is stable: rows that tie on every key keep their input order.
     """
-    stage_codes = frame["stage"].cat.codes.to_numpy()
-    ts = np.asarray(pd.DatetimeIndex(frame["timestamp"]).asi8)
     if case_codes is None:
-        case_arr = arrow_strings(frame["case_id"])
-        tie = tie_key(
-            stage_codes,
-            lambda: first_appearance_codes(case_arr),
-            ts,
-            model,
-        )
-        order, codes, _ = sorted_positions(case_arr, ts, tie)
-    else:
-        tie = tie_key(stage_codes, case_codes, ts, model)
-        order, codes = sorted_by_codes(np.asarray(case_codes, dtype=np.int64), ts, tie)
-    if order is None:
-        return frame.reset_index(drop=True), codes
-    return frame.take(order).reset_index(drop=True), codes
+        case_codes = pd.factorize(frame["case_id"], sort=True)[0]
+    case_codes = np.asarray(case_codes, dtype=np.int64)
+    stage_codes = frame["stage"].cat.codes.to_numpy().astype(np.int64)
+    ts = pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8
+    rank = tie_rank(stage_codes, case_codes, ts, model)
+    order = np.lexsort((rank, ts, case_codes))
+    if np.array_equal(order, np.arange(len(order))):
+        return frame.reset_index(drop=True), case_codes
+    return frame.take(order).reset_index(drop=True), case_codes[order]
 
 
 def _closure_violations(

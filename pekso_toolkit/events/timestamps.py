@@ -105,12 +105,16 @@ def parse_timestamps(
 
     # datetime objects (Excel cells, DataFrames of objects)
     if is_ts.any() or is_date.any():
-        objs = pd.to_datetime(values[is_ts | is_date].astype(object), errors="coerce", utc=False)
-        if getattr(objs.dt, "tz", None) is None:
-            out[is_ts | is_date] = localise(objs, tz)
+        # aware and naive objects may be mixed in one column: convert each group on its own
+        aware = values.map(lambda v: getattr(v, "tzinfo", None) is not None).to_numpy(dtype=bool)
+        aware &= is_ts
+        if aware.any():
+            out[aware] = pd.to_datetime(values[aware].astype(object), errors="coerce", utc=True)
+        naive_obj = (is_ts | is_date) & ~aware
+        if naive_obj.any():
+            objs = pd.to_datetime(values[naive_obj].astype(object), errors="coerce")
+            out[naive_obj] = localise(objs, tz)
             notes.append(_naive_note(tz))
-        else:
-            out[is_ts | is_date] = objs.dt.tz_convert("UTC")
     # Excel serial numbers, as numbers or as digit strings
     serial_text = text.str.match(_SERIAL_RE).fillna(False).to_numpy(dtype=bool)
     serial = np.zeros(n, dtype=float)

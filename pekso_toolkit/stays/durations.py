@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,14 @@ from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.events.eventlog import tie_key
-from pekso_toolkit.events.sorting import arrow_strings, first_appearance_codes, sorted_positions
 from pekso_toolkit.stays.asof import recorded_as_of
+from pekso_toolkit.stays.engine import (
+    _is_source,
+    connect,
+    event_relation,
+    register_frame,
+    stay_rows,
+)
 
 __all__ = ["DEFAULT_TZ", "STAY_COLUMNS", "time_in_stage", "to_utc", "working_days"]
 
@@ -65,7 +70,9 @@ def to_utc(when: Any, *, tz: str = DEFAULT_TZ) -> pd.Timestamp:
     return times.to_utc(when, tz=tz, field="as_of")
 
 
-def events_and_model(log: Any, model: StageModel | None = None) -> tuple[pd.DataFrame, StageModel]:
+def events_and_model(
+    log: Any, model: StageModel | None = None, *, tz: str = DEFAULT_TZ
+) -> tuple[pd.DataFrame, StageModel]:
     """The canonical event frame and stage model of an ``EventLog`` or a canonical DataFrame.
 
     A DataFrame needs the columns ``case_id``, ``stage`` and ``timestamp``; ``stage`` values must
@@ -109,7 +116,7 @@ def events_and_model(log: Any, model: StageModel | None = None) -> tuple[pd.Data
         if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
             ts = pd.to_datetime(ts, format="mixed")
         if ts.dt.tz is None:
-            ts = ts.dt.tz_localize(DEFAULT_TZ)
+            ts = ts.dt.tz_localize(tz)
         frame = frame.assign(timestamp=ts.dt.tz_convert("UTC"))
     if frame["timestamp"].isna().any():
         row = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0])
@@ -148,7 +155,8 @@ def _holiday_array(holidays: Holidays, first_year: int, last_year: int) -> np.nd
 
 def _local_ns(utc_ns: np.ndarray, tz: str) -> np.ndarray:
     index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
-    return np.asarray(index.tz_convert(tz).tz_localize(None).asi8)
+    local = np.asarray(index.tz_convert(tz).tz_localize(None).asi8)
+    return local.copy() if np.shares_memory(local, utc_ns) else local
 
 
 def _working_days_ns(
@@ -241,132 +249,21 @@ def working_days(
 
 
 # ---------------------------------------------------------------------------------- stays
-class SortedEvents(NamedTuple):
-    """Events up to ``as_of`` in (case, time, stage) order."""
-
-    n: int
-    rows: np.ndarray | None  # positions in the input frame (None: same as sorted order)
-    ts: np.ndarray  # int64 ns, UTC
-    stage: np.ndarray  # stage codes (int16)
-    case_code: np.ndarray  # 0, 1, ... in case_id order
-
-
-def sorted_events(
-    frame: pd.DataFrame, as_of_ns: int | None, model: StageModel, *, presorted: bool = False
-) -> SortedEvents:
-    """Sort the events (ignoring those after ``as_of_ns``) by case, time and stage order.
-
-    ``presorted=True`` trusts the row order (an EventLog's events are sorted on loading).
-    """
-    ts = _ns(frame["timestamp"])
-    stage = frame["stage"].cat.codes.to_numpy().astype(np.int16)
-    case_col = frame["case_id"]
-    rows = None
-    if as_of_ns is not None:
-        keep = ts <= as_of_ns
-        if not keep.all():
-            rows = np.flatnonzero(keep)
-            ts, stage, case_col = ts[rows], stage[rows], case_col.take(rows)
-        del keep
-    case_arr = arrow_strings(case_col)
-    if case_arr.null_count:
-        missing_at = np.flatnonzero(case_arr.is_null().to_numpy(zero_copy_only=False))[0]
-        row = int(missing_at if rows is None else rows[missing_at])
-        raise EventLogError(f"row {row}: case_id is missing; every event needs a case")
-    if presorted:
-        tie = stage
-    else:
-        tie = tie_key(
-            stage,
-            lambda: first_appearance_codes(case_arr),
-            ts,
-            model,
-        )
-    order, case_code, sorted_ts = sorted_positions(case_arr, ts, tie, presorted)
-    if order is not None:
-        ts = ts[order] if sorted_ts is None else sorted_ts
-        stage = stage[order]
-        rows = order if rows is None else rows[order]
-    return SortedEvents(len(ts), rows, ts, stage, case_code)
-
-
-class EventRuns(NamedTuple):
-    """Events up to ``as_of`` in (case, time, stage) order, grouped in runs of one stage.
-
-    One entry per run (a stretch of consecutive events of a case in the same stage).
-    """
-
-    run_stage: np.ndarray
-    run_case: np.ndarray
-    has_next: np.ndarray  # the case has a later run
-    next_stage: np.ndarray  # -1 when there is no later run
-
-
-def _run_starts(ev: SortedEvents) -> tuple[np.ndarray, np.ndarray]:
-    """``(starts, new_case)``: masks of length n + 1 (the extra last entry True) marking the
-    first event of each run and of each case."""
-    n, code, stage = ev.n, ev.case_code, ev.stage
-    new_case = np.ones(n + 1, dtype=bool)
-    if n > 1:
-        np.not_equal(code[1:], code[:-1], out=new_case[1:n])
-    starts = new_case.copy()
-    if n > 1:
-        starts[1:n] |= stage[1:] != stage[:-1]
-    return starts, new_case
-
-
-def event_runs(
-    frame: pd.DataFrame, as_of_ns: int | None, model: StageModel, *, presorted: bool = False
-) -> EventRuns:
-    """Sort the events (ignoring those after ``as_of_ns``) and find the runs of each case."""
-    ev = sorted_events(frame, as_of_ns, model, presorted=presorted)
-    starts, new_case = _run_starts(ev)
-    bounds = np.flatnonzero(starts)  # first row of each run, then n
-    run, nxt = bounds[:-1], bounds[1:]
-    run_stage = ev.stage[run]
-    has_next = ~new_case[nxt]
-    next_stage = np.full(len(run), -1, dtype=np.int16)
-    next_stage[:-1] = run_stage[1:]
-    next_stage[~has_next] = -1
-    return EventRuns(run_stage, ev.case_code[run], has_next, next_stage)
-
-
 def _utc_datetimes(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """UTC datetimes over int64 nanoseconds (NaT = int64 min), without copying the values."""
-    values = ns.view("datetime64[ns]")
-    try:
-        return pd.arrays.DatetimeArray._simple_new(values, dtype=_UTC_NS)
-    except (AttributeError, TypeError):  # pragma: no cover - other pandas versions
-        return pd.DatetimeIndex(values).tz_localize("UTC").array
+    """UTC datetimes over int64 nanoseconds (NaT = int64 min)."""
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").array
 
 
-def _visits(s_case: np.ndarray, s_stage: np.ndarray) -> np.ndarray:
-    """Visit number of each stay (1 + earlier stays of the same case in the same stage).
+def _log_tz(log: Any, tz: str | None) -> str:
+    """The time zone of an analysis: given, else the log's own, else ``DEFAULT_TZ``."""
+    if tz is not None:
+        return tz
+    own = getattr(log, "tz", None)
+    return own if isinstance(own, str) else DEFAULT_TZ
 
-    Stays are in case and time order. Only cases whose stays do not move strictly forward
-    through the stage codes can visit a stage twice, so only their stays are counted.
-    """
-    visit = np.ones(len(s_case), dtype=np.int64)
-    if len(s_case) < 2:
-        return visit
-    back = (s_case[1:] == s_case[:-1]) & (s_stage[1:] <= s_stage[:-1])
-    if not back.any():
-        return visit
-    cases = np.unique(s_case[1:][back])
-    pos = np.searchsorted(cases, s_case)
-    pos[pos == len(cases)] = 0
-    idx = np.flatnonzero(cases[pos] == s_case)
-    case, stage = s_case[idx], s_stage[idx].astype(np.int64)
-    # within the selected stays: number the stays of each (case, stage) pair in time order
-    pair = case * (int(stage.max()) + 1) + stage
-    order = np.argsort(pair, kind="stable")
-    sorted_pair = pair[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = sorted_pair[1:] != sorted_pair[:-1]
-    at = np.arange(len(order))
-    count = at - np.maximum.accumulate(np.where(first, at, 0)) + 1
-    visit[idx[order]] = count
-    return visit
+
+def _is_dask(log: Any) -> bool:
+    return type(log).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
 def time_in_stage(
@@ -377,6 +274,9 @@ def time_in_stage(
     holidays: Holidays = "ID",
     model: StageModel | None = None,
     carry: Sequence[str] | None = None,
+    tz: str | None = None,
+    memory_limit: str | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """One row per stay of a case in a helping stage, open stays censored at ``as_of``.
 
@@ -396,9 +296,11 @@ def time_in_stage(
 
     Parameters
     ----------
-    log : EventLog or pandas.DataFrame
-        An event log, or a canonical event frame (``case_id``, ``stage``, ``timestamp`` plus any
-        other columns; rows in any order).
+    log : EventLog, pandas.DataFrame, Parquet path or glob, DuckDB relation, or dask DataFrame
+        An event log, or canonical events (``case_id``, ``stage``, ``timestamp`` plus any
+        other columns; rows in any order): a DataFrame, a Parquet file or dataset
+        (``"events/*.parquet"``, read by DuckDB without loading it into pandas), a DuckDB
+        relation, or a dask DataFrame (see :func:`time_in_stage_dask`; the result is the same).
     as_of : str, date, datetime or Timestamp
         The analysis date. Naive values are read in Asia/Jakarta; ``"2024-06-30"`` means
         2024-06-30 00:00 WIB, and events at exactly that instant are included.
@@ -413,6 +315,13 @@ def time_in_stage(
         brings its own.
     carry : list of str, optional
         Other event columns to carry onto the stays (default: every other column).
+    tz : str, optional
+        Time zone of naive ``as_of`` and times and of working days (default: the log's ``tz``,
+        else ``DEFAULT_TZ``).
+    memory_limit : str, optional
+        Memory DuckDB may use before spilling to disk, e.g. ``"2GB"`` (default: half the RAM).
+    progress : bool
+        Show DuckDB's progress bar (useful for large Parquet datasets).
 
     Returns
     -------
@@ -429,96 +338,136 @@ def time_in_stage(
         non-missing value recorded at or before the stay's last event (so a case handed to another
         worker during a stay is counted with the worker who held it at its end, or holds it now).
 
-        ``attrs`` records ``as_of`` (UTC Timestamp), ``days`` (unit), ``stages`` (helping stage
-        ids in order), ``targets`` and ``target_unit`` of the model.
+        ``attrs`` records ``as_of`` (UTC Timestamp), ``days`` (unit), ``tz``, ``stages`` (helping
+        stage ids in order), ``targets`` and ``target_unit`` of the model.
     """
-    frame, model = events_and_model(log, model)
     if days not in ("calendar", "working"):
         raise ValueError(f"days must be 'calendar' or 'working', not {days!r}")
-    as_of_ts = to_utc(recorded_as_of(log, as_of))
-    as_of_ns = int(as_of_ts.value)
-    if carry is None:
-        carried = [c for c in frame.columns if c not in _CORE]
-    else:
-        unknown = [c for c in carry if c not in frame.columns]
-        if unknown:
-            raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
-        carried = [c for c in carry if c not in _CORE]
-
-    # Large logs: fresh arrays cost page faults as much as the arithmetic, so intermediate
-    # arrays are reused (``out=``) where that keeps the code clear.
-    ev = sorted_events(frame, as_of_ns, model, presorted=not isinstance(log, pd.DataFrame))
-    n, rows, ts, stage = ev.n, ev.rows, ev.ts, ev.stage
-    starts, new_case = _run_starts(ev)
-    bounds = np.flatnonzero(starts)  # first row of each run, then n
-    del starts
-    helping = np.array([s.kind == "stage" for s in model.stages], dtype=bool)
-    stay_run = np.flatnonzero(helping[stage[bounds[:-1]]])
-    first_row = bounds[stay_run]  # sorted row of the stay's first event
-    stay_run += 1
-    next_row = np.take(bounds, stay_run, out=stay_run)  # next run's first row (or n)
-    del bounds
-    s_closed = ~new_case[next_row]  # the case entered something else after the stay
-    open_ = ~s_closed
-    s_stage = stage[first_row]
-    s_in = ts[first_row]
-    s_out = ts.take(next_row, mode="clip")
-    s_out[open_] = as_of_ns
-    s_next = stage.take(next_row, mode="clip")
-    s_next[open_] = -1
-    last_row = np.subtract(next_row, 1, out=next_row)  # the stay's last event
-    s_case = ev.case_code[first_row]
-    visit = _visits(s_case, s_stage)
-
-    if days == "calendar":
-        length = np.subtract(s_out, s_in, out=s_case).astype(float)
-        length /= _NS_PER_DAY
-    else:
-        length = _working_days_ns(s_in, s_out, holidays, DEFAULT_TZ)
-    del s_case
-
-    src_first = first_row if rows is None else np.take(rows, first_row, out=first_row)
-    dtype = model.dtype
-    s_out[open_] = np.iinfo(np.int64).min  # NaT while open
-    out: dict[str, Any] = {
-        "case_id": frame["case_id"].array.take(src_first),
-        "stage": pd.Categorical.from_codes(s_stage, dtype=dtype),
-        "visit": visit,
-        "entered_at": _utc_datetimes(s_in),
-        "left_at": _utc_datetimes(s_out),
-        "next_stage": pd.Categorical.from_codes(s_next, dtype=dtype),
-        "days": length,
-        "observed": s_closed,
-    }
-    del src_first, first_row
-    if carried:
-        present = {col: ~np.asarray(frame[col].array.isna(), dtype=bool) for col in carried}
-        gaps = [col for col in carried if not present[col].all()]
-        if rows is None:
-            src_last = last_row
-        elif gaps:  # the sorted positions are still needed below
-            src_last = rows[last_row]
+    zone = _log_tz(log, tz)
+    as_of_ts = to_utc(recorded_as_of(log, as_of), tz=zone)
+    if _is_dask(log):
+        return time_in_stage_dask(
+            log, as_of=as_of_ts, days=days, holidays=holidays, model=model, carry=carry, tz=zone
+        )
+    con = connect(memory_limit=memory_limit, progress=progress)
+    try:
+        if _is_source(log):
+            model = model or StageModel.default()
+            wanted = ["*"] if carry is None else list(carry)
+            carried = event_relation(con, log, model, tz=zone, carried=wanted)
+            if carry is None:
+                carried = [
+                    c
+                    for c in con.sql("SELECT * FROM ev_in LIMIT 0").columns
+                    if c not in (*_CORE, "code", "ts", "__row")
+                ]
+            elif set(carry) - set(carried) - set(_CORE):
+                unknown = sorted(set(carry) - set(carried) - set(_CORE))
+                raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
+            rows = stay_rows(con, model, as_of_ts.value, [f'"{c}"' for c in carried])
+            frame = None
+            case_ids: Any = rows.case_id.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
         else:
-            src_last = np.take(rows, last_row, out=last_row)
+            frame, model = events_and_model(log, model, tz=zone)
+            if carry is None:
+                carried = [c for c in frame.columns if c not in _CORE]
+            else:
+                unknown = [c for c in carry if c not in frame.columns]
+                if unknown:
+                    raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
+                carried = [c for c in carry if c not in _CORE]
+            gaps = [c for c in carried if frame[c].isna().any()]
+            register_frame(con, frame, gaps)
+            fills = [f"CASE WHEN __has_{i} THEN __row END" for i in range(len(gaps))]
+            rows = stay_rows(con, model, as_of_ts.value, fills)
+            case_ids = frame["case_id"].array.take(rows.first_row)
+    finally:
+        con.close()
+    if days == "calendar":
+        length = (rows.left - rows.entered) / _NS_PER_DAY
+    else:
+        length = _working_days_ns(rows.entered, rows.left, holidays, zone)
+    dtype = model.dtype
+    left = np.where(rows.observed, rows.left, np.iinfo(np.int64).min)  # NaT while open
+    out: dict[str, Any] = {
+        "case_id": case_ids,
+        "stage": pd.Categorical.from_codes(rows.stage, dtype=dtype),
+        "visit": rows.visit,
+        "entered_at": _utc_datetimes(rows.entered),
+        "left_at": _utc_datetimes(left),
+        "next_stage": pd.Categorical.from_codes(rows.next_stage, dtype=dtype),
+        "days": np.asarray(length, dtype=float),
+        "observed": rows.observed,
+    }
+    if frame is None:
+        for col, values in zip(carried, rows.fills):
+            out[col] = values.to_pandas()
+    else:
+        fill_of = dict(zip(gaps, rows.fills))
         for col in carried:
-            if col not in gaps:
-                out[col] = frame[col].array.take(src_last)
-        if gaps:
-            case_start = np.maximum.accumulate(np.where(new_case[:n], np.arange(n), 0))
-            for col in gaps:
+            if col in fill_of:
                 # the case's last non-missing value at or before the stay's last event
-                notna = present[col] if rows is None else present[col][rows]
-                last = np.maximum.accumulate(np.where(notna, np.arange(n), -1))
-                pick = last[last_row]
-                pick = np.where(pick >= case_start[last_row], pick, -1)
-                src = pick if rows is None else np.where(pick >= 0, rows[pick], -1)
-                out[col] = frame[col].array.take(src, allow_fill=bool(np.any(src < 0)))
-    stays = pd.DataFrame(out, copy=False)
+                src = fill_of[col].fill_null(-1).to_numpy().astype(np.int64)
+                out[col] = frame[col].array.take(src, allow_fill=True)
+            else:
+                out[col] = frame[col].array.take(rows.last_row)
+    stays = pd.DataFrame(out)
     stays.attrs = {
         "as_of": as_of_ts,
         "days": days,
+        "tz": zone,
         "stages": [s.id for s in model.helping_stages],
         "targets": dict(model.targets),
         "target_unit": model.target_unit,
     }
     return stays
+
+
+def time_in_stage_dask(
+    log: Any,
+    *,
+    as_of: Any,
+    days: DayCount = "calendar",
+    holidays: Holidays = "ID",
+    model: StageModel | None = None,
+    carry: Sequence[str] | None = None,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """:func:`time_in_stage` of a dask DataFrame of events: the same stays, computed per case.
+
+    The events are shuffled so that all events of a case land in one partition (``case_id`` is
+    the shuffle key), each partition runs the same engine as :func:`time_in_stage`, and the
+    stays are gathered and put in (case, entry time) order, so the result equals the
+    single-machine result on the same events.
+
+    To run it on a real cluster, start a ``dask.distributed`` scheduler and workers on the
+    machines (``dask scheduler`` / ``dask worker tcp://host:8786``, or a ``dask_jobqueue`` /
+    ``dask_kubernetes`` cluster), connect with ``distributed.Client("tcp://host:8786")`` before
+    the call, and read the events where every worker can reach them, e.g.
+    ``dask.dataframe.read_parquet("s3://bucket/events/*.parquet")``. Each worker needs
+    pekso_toolkit installed; the stays (one row per stay) are gathered on the client.
+
+    Parameters and Returns are those of :func:`time_in_stage`; ``log`` is a dask DataFrame.
+    """
+    zone = _log_tz(log, tz)
+    as_of_ts = to_utc(as_of, tz=zone)
+    options: dict[str, Any] = {
+        "as_of": as_of_ts,
+        "days": days,
+        "holidays": holidays,
+        "model": model,
+        "carry": carry,
+        "tz": zone,
+    }
+    meta = time_in_stage(log._meta, **options)  # the empty frame dask keeps of the columns
+    parts = log.shuffle(on="case_id").map_partitions(_partition_stays, options, meta=meta)
+    stays = parts.compute()
+    stays = stays.sort_values(["case_id", "entered_at", "stage"], kind="stable")
+    stays = stays.reset_index(drop=True)
+    stays.attrs = dict(meta.attrs)
+    return stays
+
+
+def _partition_stays(part: pd.DataFrame, options: dict[str, Any]) -> pd.DataFrame:
+    """The stays of the cases of one partition (all events of each case are in it)."""
+    return time_in_stage(part, **options)

@@ -13,13 +13,8 @@ import pandas as pd
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.stays.asof import recorded_as_of
-from pekso_toolkit.stays.durations import (
-    EventRuns,
-    event_runs,
-    events_and_model,
-    time_in_stage,
-    to_utc,
-)
+from pekso_toolkit.stays.durations import _log_tz, events_and_model, time_in_stage, to_utc
+from pekso_toolkit.stays.engine import connect, register_frame, transition_counts
 from pekso_toolkit.stays.summary import stage_position, stays_stage_ids
 
 __all__ = ["transitions", "wip"]
@@ -29,7 +24,8 @@ def _stays_of(log: Any, as_of: Any, model: StageModel | None) -> pd.DataFrame:
     """Stays of a log (or the stays table itself when one is given)."""
     if isinstance(log, pd.DataFrame) and {"entered_at", "left_at", "observed"} <= set(log.columns):
         recorded = log.attrs.get("as_of")
-        if recorded is not None and pd.Timestamp(recorded) != to_utc(as_of):
+        zone = log.attrs.get("tz", DEFAULT_TZ)
+        if recorded is not None and pd.Timestamp(recorded) != to_utc(as_of, tz=zone):
             raise ValueError("the stays were made with another as_of; recompute time_in_stage")
         return log
     return time_in_stage(log, as_of=as_of, model=model, carry=[])
@@ -60,25 +56,27 @@ def wip(
     -------
     pandas.DataFrame
         One row per period and helping stage, periods from the first stay to ``as_of``:
-        ``period_end`` (last day of the period, datetime, Asia/Jakarta; for the last period the
+        ``period_end`` (last day of the period, datetime, in the log's ``tz`` (default
+        ``DEFAULT_TZ``); for the last period the
         day of ``as_of``), ``stage`` (categorical), ``n_cases`` (cases in the stage at the end
         of the period; for the last period at ``as_of``), ``arrivals`` (stays that began in the
         period, rework included), ``exits`` (stays that ended in the period, whatever came next).
     """
     as_of = recorded_as_of(log, as_of)
     stays = _stays_of(log, as_of, model)
-    when = to_utc(as_of)
+    zone = stays.attrs.get("tz", DEFAULT_TZ)
+    when = to_utc(as_of, tz=zone)
     stage_ids = stays_stage_ids(stays, model)
     stage_dtype = pd.CategoricalDtype(stage_ids, ordered=True)
     columns = ["period_end", "stage", "n_cases", "arrivals", "exits"]
     if stays.empty:
         return pd.DataFrame({c: [] for c in columns}).astype({"stage": stage_dtype})
-    local_now = when.tz_convert(DEFAULT_TZ)
-    first = stays["entered_at"].min().tz_convert(DEFAULT_TZ)
+    local_now = when.tz_convert(zone)
+    first = stays["entered_at"].min().tz_convert(zone)
     periods = pd.period_range(
         first.tz_localize(None).to_period(freq), local_now.tz_localize(None).to_period(freq)
     )
-    ends = (periods + 1).start_time.tz_localize(DEFAULT_TZ)  # exclusive end of each period
+    ends = (periods + 1).start_time.tz_localize(zone)  # exclusive end of each period
     # the last snapshot is taken just after as_of, so events at as_of itself count
     ends_ns = np.minimum(ends.tz_convert("UTC").as_unit("ns").asi8, when.value + 1)
     starts_ns = np.concatenate([[np.iinfo(np.int64).min], ends_ns[:-1]])
@@ -150,19 +148,21 @@ def transitions(
         helping stage), ``"close"`` (to the closed state), ``"reopen"`` (out of the closed state,
         or into the reopened state) or ``"resume"`` (from the reopened state into a stage).
     """
-    frame, model = events_and_model(log, model)
-    as_of_ns = None if as_of is None else int(to_utc(as_of).value)
-    runs: EventRuns = event_runs(
-        frame, as_of_ns, model, presorted=not isinstance(log, pd.DataFrame)
-    )
+    zone = _log_tz(log, None)
+    frame, model = events_and_model(log, model, tz=zone)
+    as_of_ns = None if as_of is None else int(to_utc(as_of, tz=zone).value)
+    con = connect()
+    try:
+        register_frame(con, frame)
+        counts = transition_counts(con, model, as_of_ns)
+    finally:
+        con.close()
     k = len(model.ids)
-    has = runs.has_next
-    src = runs.run_stage[has].astype(np.int64)
-    dst = runs.next_stage[has].astype(np.int64)
-    pair = src * k + dst
-    n = np.bincount(pair, minlength=k * k)
-    case_pair = np.unique(runs.run_case[has].astype(np.int64) * (k * k) + pair)
-    n_cases = np.bincount(case_pair % (k * k), minlength=k * k)
+    pair = counts["src"].to_numpy(dtype=np.int64) * k + counts["dst"].to_numpy(dtype=np.int64)
+    n = np.zeros(k * k, dtype=np.int64)
+    n_cases = np.zeros(k * k, dtype=np.int64)
+    n[pair] = counts["n"].to_numpy()
+    n_cases[pair] = counts["n_cases"].to_numpy()
     found = np.flatnonzero(n)
     kinds = [s.kind for s in model.stages]
     helping_pos = {i: p for p, i in enumerate(i for i, s in enumerate(kinds) if s == "stage")}

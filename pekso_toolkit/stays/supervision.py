@@ -15,6 +15,7 @@ import pandas as pd
 from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import FORGOTTEN, StageModel
+from pekso_toolkit.events.eventlog import EventLog
 from pekso_toolkit.publish.disclosure import suppress_small_cells
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import to_utc
@@ -155,7 +156,7 @@ def skipped_analysis(
     Parameters
     ----------
     log : EventLog or DataFrame
-        Canonical events (``case_id, stage, timestamp`` and case columns).
+        Canonical events (``case_id, stage, timestamp`` and case columns), rows in any order.
     as_of : date-like
         Events after this moment are ignored.
     analysis, intervention : str
@@ -169,9 +170,10 @@ def skipped_analysis(
         since the case was opened or last reopened), then the case's other columns as on its
         first event (e.g. office, worker, category).
     """
-    events = log.events if hasattr(log, "events") else log
-    events = events[events["timestamp"] <= to_utc(recorded_as_of(log, as_of))]
-    model = getattr(log, "model", None) or StageModel.default()
+    if not isinstance(log, EventLog):
+        log = EventLog(events=log)  # checked and sorted by case, time and stage order
+    events = log.events[log.events["timestamp"] <= to_utc(recorded_as_of(log, as_of), tz=log.tz)]
+    model = log.model
     reopened = model.reopened_id
     stage = events["stage"].astype(str).to_numpy()
     case = events["case_id"].to_numpy()

@@ -1,0 +1,273 @@
+"""The stay engine: one DuckDB query turns events into stays (and moves between stages).
+
+DuckDB is embedded (no server). The events are read from a pandas DataFrame, a DuckDB relation
+or a Parquet dataset (a path or glob); the query sorts each case's events by time and the
+documented tie rank (see :func:`pekso_toolkit.events.eventlog.tie_rank`), merges runs of the same
+stage, finds the next run of each run (``lead``), numbers the visits and censors open stays at
+``as_of``. The query runs with a memory limit and a temporary directory, so logs larger than
+memory spill to disk instead of failing.
+"""
+
+# The SQL is assembled from the stage model's ids, column names and a path, each quoted; no
+# value typed by a user ends up in a query unquoted.
+# ruff: noqa: S608
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pekso_toolkit.core.errors import EventLogError
+from pekso_toolkit.core.stages import StageModel
+
+__all__ = ["StayRows", "connect", "event_relation", "stay_rows", "transition_counts"]
+
+#: Share of the machine's memory DuckDB may use before it spills to :data:`TEMP_DIRECTORY`.
+MEMORY_SHARE = 0.5
+#: Where DuckDB spills intermediate results when a query does not fit in memory.
+TEMP_DIRECTORY = os.path.join(tempfile.gettempdir(), "pekso_duckdb")
+
+
+def _memory_limit() -> str:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return "4GB"
+    return f"{max(256, int(total * MEMORY_SHARE) // 2**20)}MB"
+
+
+def connect(
+    *,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    progress: bool = False,
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that spills to disk beyond ``memory_limit``.
+
+    Parameters
+    ----------
+    memory_limit : str, optional
+        E.g. ``"2GB"`` (default: half of the machine's memory).
+    temp_directory : str, optional
+        Spill directory (default :data:`TEMP_DIRECTORY`).
+    progress : bool
+        Show DuckDB's progress bar for long queries.
+    """
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "memory_limit": memory_limit or _memory_limit(),
+        "temp_directory": temp_directory or TEMP_DIRECTORY,
+        "preserve_insertion_order": False,
+    }
+    con = duckdb.connect(":memory:", config=config)
+    con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
+    return con
+
+
+def _is_source(log: Any) -> bool:
+    return isinstance(log, (str, os.PathLike, duckdb.DuckDBPyRelation))
+
+
+def event_relation(
+    con: duckdb.DuckDBPyConnection,
+    source: Any,
+    model: StageModel,
+    *,
+    tz: str,
+    carried: Sequence[str] = (),
+) -> list[str]:
+    """Register the view ``ev_in`` (``case_id, code, ts, __row``, carried columns) over a
+    Parquet path/glob or a DuckDB relation; return the carried columns found.
+
+    ``code`` is the stage's position in the model, ``ts`` nanoseconds since the epoch (UTC; naive
+    times are read in ``tz``). Unknown or missing values raise :class:`EventLogError`.
+    """
+    if isinstance(source, duckdb.DuckDBPyRelation):
+        con.register("ev_src", source.arrow())
+        src = "ev_src"
+    else:
+        path = os.fspath(source).replace("'", "''")
+        src = f"read_parquet('{path}')"
+    described = con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+    types = {row[0]: str(row[1]) for row in described}
+    missing = [c for c in ("case_id", "stage", "timestamp") if c not in types]
+    if missing:
+        raise EventLogError(
+            f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp"
+        )
+    ts_type = types["timestamp"].upper()
+    if "TIME ZONE" in ts_type:
+        ts = "epoch_ns(timestamp)"
+    else:  # naive times (or text): local time in tz
+        ts = f"epoch_ns(timezone('{tz}', CAST(timestamp AS TIMESTAMP)))"
+    ids = ", ".join("'" + s.replace("'", "''") + "'" for s in model.ids)
+    extra = [c for c in carried if c in types and c not in ("case_id", "stage", "timestamp")]
+    cols = "".join(f', "{c}"' for c in extra)
+    con.sql(
+        f"""CREATE OR REPLACE TEMP VIEW ev_in AS
+        SELECT CAST(case_id AS VARCHAR) AS case_id,
+               CAST(list_position([{ids}], CAST(stage AS VARCHAR)) - 1 AS SMALLINT) AS code,
+               {ts} AS ts, 0::BIGINT AS __row{cols}
+        FROM {src}"""
+    )
+    bad = con.execute(
+        "SELECT count(*) FILTER (code IS NULL OR code < 0), count(*) FILTER (ts IS NULL), "
+        "count(*) FILTER (case_id IS NULL) FROM ev_in"
+    ).fetchone()
+    if bad is not None and any(bad):
+        raise EventLogError(
+            f"{bad[0]} event(s) have a stage outside the stage model ({', '.join(model.ids)}), "
+            f"{bad[1]} no timestamp and {bad[2]} no case id; load the files with "
+            "pk.load_events(...) first to see which rows and how to fix them"
+        )
+    return extra
+
+
+def register_frame(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, gaps: Sequence[str] = ()
+) -> None:
+    """Register the view ``ev_in`` over a canonical event frame (row numbers kept in ``__row``).
+
+    For each column of ``gaps`` a flag ``__has_<i>`` says whether the row has a value.
+    """
+    columns: dict[str, Any] = {
+        "case_id": pa.array(frame["case_id"], type=pa.string(), from_pandas=True),
+        "code": frame["stage"].cat.codes.to_numpy().astype(np.int16),
+        "ts": pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8,
+        "__row": np.arange(len(frame), dtype=np.int64),
+    }
+    for i, col in enumerate(gaps):
+        columns[f"__has_{i}"] = frame[col].notna().to_numpy(dtype=bool)
+    con.register("ev_in", pa.table(columns))
+
+
+def _runs_sql(model: StageModel, as_of_ns: int | None, fills: Sequence[str]) -> str:
+    """CTEs ``runs``: one row per run of one stage (``is_start``), with the next run's stage
+    and time; ``fills`` are window expressions over the case's events up to each event."""
+    keep = "" if as_of_ns is None else f"WHERE ts <= {int(as_of_ns)}"
+    k = len(model.ids)
+    if model.reopened_id is None or model.closed_id is None:
+        ranked = "SELECT *, 2 * code AS tie FROM ev"
+    else:
+        r, c = model.ids.index(model.reopened_id), model.ids.index(model.closed_id)
+        # the documented tie rule: a reopening ranks first among equal times, unless a closure
+        # shares its case and time: then closed, reopened, then the stage entered
+        ranked = f"""
+        SELECT ev.*, CASE
+            WHEN b.ts IS NULL THEN (CASE WHEN code = {r} THEN -2 ELSE 2 * code END)
+            WHEN code = {r} THEN {2 * c + 1}
+            WHEN code = {c} THEN {2 * c}
+            ELSE 2 * ({k} + code) END AS tie
+        FROM ev LEFT JOIN (
+            SELECT case_id, ts FROM ev WHERE code = {r}
+            INTERSECT SELECT case_id, ts FROM ev WHERE code = {c}
+        ) AS b ON ev.case_id = b.case_id AND ev.ts = b.ts"""
+    fill_cols = "".join(
+        f", last_value({expr} IGNORE NULLS) OVER (w ROWS UNBOUNDED PRECEDING) AS __f{i}"
+        for i, expr in enumerate(fills)
+    )
+    pick = "".join(
+        f", CASE WHEN is_end THEN __f{i} ELSE lead(__f{i}) OVER v END AS __f{i}"
+        for i in range(len(fills))
+    )
+    return f"""
+    WITH ev AS (SELECT * FROM ev_in {keep}),
+    ranked AS ({ranked}),
+    marked AS (
+        SELECT *, lag(code) OVER w AS prev_code, lead(code) OVER w AS after_code,
+               lead(ts) OVER w AS after_ts{fill_cols}
+        FROM ranked
+        WINDOW w AS (PARTITION BY case_id ORDER BY ts, tie, __row)
+    ),
+    bounds AS (
+        SELECT *, prev_code IS DISTINCT FROM code AS is_start,
+               after_code IS DISTINCT FROM code AS is_end
+        FROM marked
+        WHERE prev_code IS DISTINCT FROM code OR after_code IS DISTINCT FROM code
+    ),
+    runs AS (
+        SELECT case_id, code, ts, tie, __row, is_start,
+               CASE WHEN is_end THEN after_code ELSE lead(after_code) OVER v END AS next_code,
+               CASE WHEN is_end THEN after_ts ELSE lead(after_ts) OVER v END AS next_ts,
+               CASE WHEN is_end THEN __row ELSE lead(__row) OVER v END AS last_row{pick}
+        FROM bounds
+        WINDOW v AS (PARTITION BY case_id ORDER BY ts, tie, __row)
+    )"""
+
+
+@dataclass(frozen=True)
+class StayRows:
+    """The stays as columns of numbers, in (case, entry time) order."""
+
+    case_id: pa.ChunkedArray
+    stage: np.ndarray  # stage codes
+    visit: np.ndarray
+    entered: np.ndarray  # int64 ns UTC
+    left: np.ndarray  # int64 ns UTC; as_of while open
+    next_stage: np.ndarray  # stage code, -1 while open
+    observed: np.ndarray
+    first_row: np.ndarray  # the stay's first event (row of the input; 0 for a file)
+    last_row: np.ndarray  # the stay's last event
+    fills: list[Any]  # one array per fill expression (values, or rows with -1 for none)
+
+
+def stay_rows(
+    con: duckdb.DuckDBPyConnection,
+    model: StageModel,
+    as_of_ns: int,
+    fills: Sequence[str] = (),
+) -> StayRows:
+    """Stays of the events in the view ``ev_in``, open stays censored at ``as_of_ns``."""
+    helping = ", ".join(str(i) for i, s in enumerate(model.stages) if s.kind == "stage")
+    fill_out = "".join(f", __f{i}" for i in range(len(fills)))
+    sql = (
+        _runs_sql(model, as_of_ns, fills)
+        + f"""
+    SELECT case_id, code,
+           row_number() OVER (PARTITION BY case_id, code ORDER BY ts, tie, __row) AS visit,
+           ts AS entered, coalesce(next_ts, {int(as_of_ns)}) AS left_ns,
+           coalesce(next_code, -1)::SMALLINT AS next_code, next_code IS NOT NULL AS observed,
+           __row AS first_row, last_row{fill_out}
+    FROM runs
+    WHERE is_start AND code IN ({helping})
+    ORDER BY case_id, ts, tie, __row"""
+    )
+    table = con.sql(sql).arrow()
+    if isinstance(table, pa.RecordBatchReader):  # pragma: no cover - duckdb versions differ
+        table = table.read_all()
+
+    def num(name: str, dtype: Any) -> np.ndarray:
+        return table.column(name).to_numpy().astype(dtype, copy=False)
+
+    return StayRows(
+        case_id=table.column("case_id"),
+        stage=num("code", np.int16),
+        visit=num("visit", np.int64),
+        entered=num("entered", np.int64),
+        left=num("left_ns", np.int64),
+        next_stage=num("next_code", np.int16),
+        observed=num("observed", bool),
+        first_row=num("first_row", np.int64),
+        last_row=num("last_row", np.int64),
+        fills=[table.column(f"__f{i}") for i in range(len(fills))],
+    )
+
+
+def transition_counts(
+    con: duckdb.DuckDBPyConnection, model: StageModel, as_of_ns: int | None
+) -> pd.DataFrame:
+    """Moves between runs of the events in ``ev_in``: ``src, dst, n, n_cases`` (stage codes)."""
+    sql = (
+        _runs_sql(model, as_of_ns, ())
+        + """
+    SELECT code AS src, next_code AS dst, count(*) AS n, count(DISTINCT case_id) AS n_cases
+    FROM runs WHERE is_start AND next_code IS NOT NULL
+    GROUP BY ALL ORDER BY src, dst"""
+    )
+    return con.sql(sql).df()
