@@ -122,3 +122,69 @@ def test_a_store_holding_a_bad_time_still_opens_and_reports_the_row(tmp_path, ba
             shown = board.frame()
         assert set(shown["case_id"]) == {good, broken}
         assert len(stays) == 2
+
+
+# ------------------------------------------------------------------ 2. voiding a mistaken opening
+def test_void_case_is_append_only_and_every_table_honours_it(store) -> None:
+    keep = opened(store)
+    wrong = opened(store, at="2025-06-03")
+    store.add_problem(wrong, "p")
+    n_rows = len(store.events())
+    eid = store.void_case(wrong, reason="dibuka dua kali / opened twice")
+    events = store.events()
+    assert len(events) == n_rows + 1  # nothing updated or deleted
+    assert events.loc[events["event_id"] == eid, "kind"].item() == "case_voided"
+    opening = events[(events["case_id"] == wrong) & (events["kind"] == "case_opened")]
+    assert len(opening) == 1
+    assert events.loc[events["event_id"] == eid, "voids"].item() == opening["event_id"].item()
+    assert store.case_ids() == [keep]
+    assert list(store.cases()["case_id"]) == [keep]
+    assert set(store.stage_events().events["case_id"]) == {keep}
+    assert list(store.flags()["case_id"]) == [keep]
+    assert wrong not in set(store.problems()["case_id"])
+    history = store.history(wrong)
+    assert list(history["kind"]) == ["case_opened", "problem_added", "case_voided"]
+    assert history["voided_by"].iloc[0] == eid
+    with pytest.raises(RecordError, match="void"):
+        store.add_problem(wrong, "later")
+    with pytest.raises(RecordError, match="void"):
+        store.case(wrong)
+    with pytest.raises(RecordError):
+        store.void_case(wrong, reason="again")
+
+
+def test_fold_of_a_voided_case_says_so() -> None:
+    from pekso_toolkit.store.fold import fold
+
+    s = CaseStore(":memory:", worker="ani", clock=lambda: NOW)
+    case = opened(s)
+    s.void_case(case, reason="salah")
+    with s._read() as conn:
+        rows = conn.execute("SELECT * FROM main.events WHERE case_id = ?", (case,)).fetchall()
+    from pekso_toolkit.store.records import Event
+
+    state = fold([Event.from_row(r[:9]) for r in rows], s.model)
+    assert state.case_voided
+    assert state.stage is None and state.stages == ()
+
+
+def test_a_case_opened_at_a_bad_time_can_be_voided(tmp_path) -> None:
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, worker="ani", clock=lambda: NOW) as s:
+        good = opened(s)
+    insert_raw(path, "K-000002", "case_opened", "0202-01-04T00:00:00.000000Z", "proses_awal")
+    conn = sqlite3.connect(str(path))
+    with conn:
+        conn.execute(
+            "INSERT INTO cases (case_id, created_at, source) "
+            "VALUES ('K-000002', '2025-07-05T03:00:00.000000Z', 'recorded')"
+        )
+    conn.close()
+    with CaseStore(path, worker="ani", clock=lambda: NOW) as s:
+        with pytest.warns(UserWarning, match="K-000002"):
+            s.cases()
+        s.void_case("K-000002", reason="tahun salah ketik / year mistyped")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert list(s.cases()["case_id"]) == [good]
+        assert s.bad_events()["case_voided"].all()

@@ -209,21 +209,46 @@ class StoreBase:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
 
-    def _events_of(self, conn: sqlite3.Connection, case_id: Any) -> list[Event]:
+    def _events_of(
+        self, conn: sqlite3.Connection, case_id: Any, *, voided_too: bool = False
+    ) -> list[Event]:
+        """The events of a case with plausible times; a voided case only with ``voided_too``."""
         if not isinstance(case_id, str):
             raise RecordError(
                 f"case_id: harus teks seperti 'K-000001', bukan {type(case_id).__name__} / "
-                f"case_id: must be text such as 'K-000001', not {type(case_id).__name__}"
+                f"case_id: must be text such as 'K-000001', not {type(case_id).__name__}",
+                field="case_id",
             )
+        source = "main.events" if voided_too else "good_events"
         rows = conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM good_events WHERE case_id = ? "  # noqa: S608
-            "ORDER BY event_id",
+            f"SELECT {EVENT_COLUMNS} FROM {source} WHERE case_id = ? "  # noqa: S608
+            "AND event_id NOT IN (SELECT event_id FROM temp.bad_events) ORDER BY event_id",
             (case_id,),
         ).fetchall()
         if not rows:
+            voided = conn.execute(
+                "SELECT event_id FROM temp.voided_cases WHERE case_id = ?", (case_id,)
+            ).fetchone()
+            if voided:
+                raise RecordError(
+                    f"case_id: kasus {case_id} sudah dibatalkan (kejadian #{voided[0]}); buka "
+                    f"kasus baru / case_id: case {case_id} was voided (event #{voided[0]}); "
+                    "open a new case",
+                    field="case_id",
+                )
+            if conn.execute(
+                "SELECT 1 FROM temp.bad_events WHERE case_id = ?", (case_id,)
+            ).fetchone():
+                raise RecordError(
+                    f"case_id: waktu kejadian kasus {case_id} tidak masuk akal; batalkan dengan "
+                    f"void_case() lalu catat ulang / case_id: the events of case {case_id} have "
+                    "implausible times; void it with void_case() and record it again",
+                    field="case_id",
+                )
             raise RecordError(
                 f"case_id: kasus {case_id!r} tidak ada di basis data ini / "
-                f"case_id: there is no case {case_id!r} in this store"
+                f"case_id: there is no case {case_id!r} in this store",
+                field="case_id",
             )
         return [Event.from_row(r) for r in rows]
 

@@ -326,7 +326,7 @@ class CaseStore(RecordingMixin):
         return frame
 
     def history(self, case_id: str, lang: str | None = None) -> pd.DataFrame:
-        """The audit trail of a case: every event, voided ones included.
+        """The audit trail of a case: every event, voided ones (and voided cases) included.
 
         Returns
         -------
@@ -336,7 +336,7 @@ class CaseStore(RecordingMixin):
             correcting event, NA if none).
         """
         with self._read() as conn:
-            events = self._events_of(conn, case_id)
+            events = self._events_of(conn, case_id, voided_too=True)
         voided_by = {e.voids: e.event_id for e in events if e.voids is not None}
         frame = pd.DataFrame(
             {
