@@ -593,6 +593,7 @@ def test_every_event_kind_has_a_description_in_both_languages(store: CaseStore) 
     store.complete_step(cid, step)
     store.close_case(cid, termination_contract="TC", reason="selesai")
     store.reopen(cid, reason="lagi")
+    store.void_case(cid, reason="dibuka keliru")
     kinds = set(store.history(cid)["kind"])
     from pekso_toolkit.store.fold import KINDS
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -25,7 +26,9 @@ from pekso_toolkit.store.frames import EVENT_COLUMNS
 from pekso_toolkit.store.records import Event
 from pekso_toolkit.store.rules import check_name, rule
 from pekso_toolkit.store.schema import (
+    GOOD_AT,
     RecordError,
+    check_plausible,
     connect,
     now_utc,
     parse_when,
@@ -36,6 +39,18 @@ from pekso_toolkit.store.schema import (
 from pekso_toolkit.store.state import CaseState
 
 __all__ = ["StoreBase", "When"]
+
+#: Per-connection tables and views: rows left out of analysis tables, and what remains.
+_TEMP_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS bad_events (event_id INTEGER PRIMARY KEY, case_id TEXT, "
+    "kind TEXT, at_text TEXT, recorded_at_text TEXT)",
+    "CREATE TEMP TABLE IF NOT EXISTS voided_cases (case_id TEXT PRIMARY KEY, event_id INTEGER)",
+    "CREATE TEMP VIEW IF NOT EXISTS good_events AS SELECT * FROM main.events WHERE event_id NOT IN "
+    "(SELECT event_id FROM temp.bad_events) AND case_id NOT IN "
+    "(SELECT case_id FROM temp.voided_cases)",
+    "CREATE TEMP VIEW IF NOT EXISTS live_cases AS SELECT * FROM main.cases WHERE case_id NOT IN "
+    "(SELECT case_id FROM temp.voided_cases)",
+)
 
 #: A time given by a user: aware or naive datetime / Timestamp, date, ISO text; None means now.
 When: TypeAlias = datetime | pd.Timestamp | str | None
@@ -65,6 +80,12 @@ class StoreBase:
         # callbacks on its own thread): every statement and transaction holds this lock
         self._lock = threading.RLock()
         self.role = read_meta(self._conn).get("role", "store")
+        # rows whose times are not stored times of the plausible window (written by hand or by
+        # an older toolkit) and cases voided as opened by mistake: found once per new event id,
+        # kept in this connection's temporary tables, left out of every analysis table
+        self._checked_up_to = 0
+        for stmt in _TEMP_DDL:
+            self._conn.execute(stmt)
 
     # ------------------------------------------------------------------------- plumbing
     def close(self) -> None:
@@ -92,12 +113,13 @@ class StoreBase:
     def _when(self, at: When, now: datetime) -> datetime:
         if at is None:
             return now
-        moment = parse_when(at, field="at", tz=self.tz)
+        moment = check_plausible(parse_when(at, field="at", tz=self.tz), field="at", now=now)
         if moment > now:
             raise RecordError(
                 f"at: {to_iso(moment)} ada di masa depan (sekarang {to_iso(now)}); catat yang "
                 f"sudah terjadi / at: {to_iso(moment)} is in the future (now {to_iso(now)}); "
-                "record what has happened"
+                "record what has happened",
+                field="at",
             )
         return moment
 
@@ -109,6 +131,45 @@ class StoreBase:
                 "by: who is recording? pass by= or open the store with CaseStore(worker=...)"
             )
         return who
+
+    def _screen(self, conn: sqlite3.Connection) -> None:
+        """Note events written since the last look that have bad times or void a case."""
+        last = self._checked_up_to
+        top = conn.execute("SELECT MAX(event_id) FROM main.events").fetchone()[0] or 0
+        if top <= last:
+            return
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.bad_events (event_id, case_id, kind, at_text, "  # noqa: S608 (constant SQL)
+            f"recorded_at_text) SELECT event_id, case_id, kind, at, recorded_at FROM main.events "
+            f"WHERE event_id > ? AND NOT ({GOOD_AT})",
+            (last,),
+        )
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.voided_cases (case_id, event_id) SELECT case_id, "
+            "event_id FROM main.events WHERE event_id > ? AND kind = 'case_voided'",
+            (last,),
+        )
+        self._checked_up_to = top
+
+    def _warn_bad(self, conn: sqlite3.Connection) -> None:
+        """Warn (once per read) about rows left out because their times are bad."""
+        rows = conn.execute(
+            "SELECT event_id, case_id, at_text FROM temp.bad_events WHERE case_id NOT IN "
+            "(SELECT case_id FROM temp.voided_cases) ORDER BY event_id"
+        ).fetchall()
+        if not rows:
+            return
+        shown = "; ".join(f"#{e} {c} {a!r}" for e, c, a in rows[:5])
+        more = f" (+{len(rows) - 5})" if len(rows) > 5 else ""
+        warnings.warn(
+            f"{len(rows)} kejadian dengan waktu yang tidak masuk akal dilewati: {shown}{more}; "
+            "batalkan kasusnya dengan store.void_case(case_id, reason=...) lalu catat ulang / "
+            f"{len(rows)} event(s) with implausible times were left out: {shown}{more}; void the "
+            "case with store.void_case(case_id, reason=...) and record it again "
+            "(see store.bad_events())",
+            UserWarning,
+            stacklevel=3,
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -122,6 +183,7 @@ class StoreBase:
         with self._lock:
             retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=self.lock_timeout)
             try:
+                self._screen(conn)
                 yield conn
                 retry_busy(lambda: conn.execute("COMMIT"), timeout=self.lock_timeout)
             except BaseException as exc:
@@ -141,25 +203,52 @@ class StoreBase:
         with self._lock:
             retry_busy(lambda: conn.execute("BEGIN"), timeout=self.lock_timeout)
             try:
+                self._screen(conn)
                 yield conn
             finally:
                 if conn.in_transaction:
                     conn.execute("COMMIT")
 
-    def _events_of(self, conn: sqlite3.Connection, case_id: Any) -> list[Event]:
+    def _events_of(
+        self, conn: sqlite3.Connection, case_id: Any, *, voided_too: bool = False
+    ) -> list[Event]:
+        """The events of a case with plausible times; a voided case only with ``voided_too``."""
         if not isinstance(case_id, str):
             raise RecordError(
                 f"case_id: harus teks seperti 'K-000001', bukan {type(case_id).__name__} / "
-                f"case_id: must be text such as 'K-000001', not {type(case_id).__name__}"
+                f"case_id: must be text such as 'K-000001', not {type(case_id).__name__}",
+                field="case_id",
             )
+        source = "main.events" if voided_too else "good_events"
         rows = conn.execute(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE case_id = ? ORDER BY event_id",  # noqa: S608
+            f"SELECT {EVENT_COLUMNS} FROM {source} WHERE case_id = ? "  # noqa: S608
+            "AND event_id NOT IN (SELECT event_id FROM temp.bad_events) ORDER BY event_id",
             (case_id,),
         ).fetchall()
         if not rows:
+            voided = conn.execute(
+                "SELECT event_id FROM temp.voided_cases WHERE case_id = ?", (case_id,)
+            ).fetchone()
+            if voided:
+                raise RecordError(
+                    f"case_id: kasus {case_id} sudah dibatalkan (kejadian #{voided[0]}); buka "
+                    f"kasus baru / case_id: case {case_id} was voided (event #{voided[0]}); "
+                    "open a new case",
+                    field="case_id",
+                )
+            if conn.execute(
+                "SELECT 1 FROM temp.bad_events WHERE case_id = ?", (case_id,)
+            ).fetchone():
+                raise RecordError(
+                    f"case_id: waktu kejadian kasus {case_id} tidak masuk akal; batalkan dengan "
+                    f"void_case() lalu catat ulang / case_id: the events of case {case_id} have "
+                    "implausible times; void it with void_case() and record it again",
+                    field="case_id",
+                )
             raise RecordError(
                 f"case_id: kasus {case_id!r} tidak ada di basis data ini / "
-                f"case_id: there is no case {case_id!r} in this store"
+                f"case_id: there is no case {case_id!r} in this store",
+                field="case_id",
             )
         return [Event.from_row(r) for r in rows]
 

@@ -47,6 +47,7 @@ from pekso_toolkit.store.schema import (
     EXPORT_DDL,
     RecordError,
     iso_to_series,
+    plausible_window,
     retry_busy,
     series_to_iso,
     to_iso,
@@ -174,6 +175,17 @@ class CaseStore(RecordingMixin):
                     f"log: kasus {case_list[pos]} punya waktu di masa depan ({at_text[pos]}) / "
                     f"log: case {case_list[pos]} has a time in the future ({at_text[pos]})"
                 )
+            start, _ = plausible_window(now)
+            early = np.flatnonzero((stamps < pd.Timestamp(start)).to_numpy())
+            if len(early):
+                bad_rows = [int(i) + 1 for i in early[:5]]
+                raise RecordError(
+                    f"log: baris {bad_rows} punya waktu sebelum {start.date()} (tidak masuk akal;"
+                    f" periksa tahunnya) / log: row(s) {bad_rows} have times before {start.date()} "
+                    "(implausible; check the year)",
+                    field="timestamp",
+                    row=bad_rows[0],
+                )
             existing = {r[0] for r in conn.execute("SELECT case_id FROM cases")}
             clash = [c for c in unique if c in existing]
             if clash and on_existing == "error":
@@ -210,9 +222,41 @@ class CaseStore(RecordingMixin):
         return state
 
     def case_ids(self) -> list[str]:
-        """All case ids, sorted."""
+        """All case ids, sorted (cases voided with :meth:`void_case` left out)."""
         with self._read() as conn:
-            return [r[0] for r in conn.execute("SELECT case_id FROM cases ORDER BY case_id")]
+            return [r[0] for r in conn.execute("SELECT case_id FROM live_cases ORDER BY case_id")]
+
+    def bad_events(self) -> pd.DataFrame:
+        """Stored events whose times are not plausible (written by hand or by an older toolkit).
+
+        The analysis tables leave these rows out (with a warning naming them); nothing is
+        deleted. Put a case right with :meth:`void_case` and record it again.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``event_id`` (int64), ``case_id``, ``kind``, ``at_text``, ``recorded_at_text`` (the
+            stored text, string), ``case_voided`` (bool: the case was voided since).
+        """
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT event_id, case_id, kind, at_text, recorded_at_text, case_id IN "
+                "(SELECT case_id FROM temp.voided_cases) FROM temp.bad_events ORDER BY event_id"
+            ).fetchall()
+        cols = list(zip(*rows)) if rows else [()] * 6
+        frame = pd.DataFrame(
+            {
+                "event_id": np.asarray(cols[0], dtype=np.int64),
+                **{
+                    name: pd.array(cols[i], dtype="string")
+                    for i, name in enumerate(
+                        ("case_id", "kind", "at_text", "recorded_at_text"), start=1
+                    )
+                },
+                "case_voided": np.asarray(cols[5], dtype=bool),
+            }
+        )
+        return frame
 
     def cases(self) -> pd.DataFrame:
         """One row per case (no client reference).
@@ -229,6 +273,7 @@ class CaseStore(RecordingMixin):
             ``n_events``, which counts every row).
         """
         with self._read() as conn:
+            self._warn_bad(conn)
             return case_frame(conn, self.model)
 
     def problems(self, *, text: bool = False) -> pd.DataFrame:
@@ -244,6 +289,7 @@ class CaseStore(RecordingMixin):
             ``text`` column holds the worker's description. Sorted by case and problem number.
         """
         with self._read() as conn:
+            self._warn_bad(conn)
             return problem_frame(conn, self.model, text=text)
 
     def checklist(self, case_id: str, lang: str | None = None) -> pd.DataFrame:
@@ -280,7 +326,7 @@ class CaseStore(RecordingMixin):
         return frame
 
     def history(self, case_id: str, lang: str | None = None) -> pd.DataFrame:
-        """The audit trail of a case: every event, voided ones included.
+        """The audit trail of a case: every event, voided ones (and voided cases) included.
 
         Returns
         -------
@@ -290,7 +336,7 @@ class CaseStore(RecordingMixin):
             correcting event, NA if none).
         """
         with self._read() as conn:
-            events = self._events_of(conn, case_id)
+            events = self._events_of(conn, case_id, voided_too=True)
         voided_by = {e.voids: e.event_id for e in events if e.voids is not None}
         frame = pd.DataFrame(
             {
@@ -314,10 +360,13 @@ class CaseStore(RecordingMixin):
         -------
         pandas.DataFrame
             ``event_id, case_id, kind, at, recorded_at, recorded_by, payload`` (JSON text),
-            ``stage`` (for stage changes), ``voids`` (the event a correction voids).
+            ``stage`` (for stage changes), ``voids`` (the event a correction voids). Every row is
+            listed, those of voided cases too; a stored time that is not plausible is NaT (see
+            :meth:`bad_events`).
         """
         where, params = ("case_id = ?", (case_id,)) if case_id is not None else ("1", ())
         with self._read() as conn:
+            self._warn_bad(conn)
             rows = conn.execute(
                 f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY event_id",  # noqa: S608
                 params,
@@ -349,6 +398,7 @@ class CaseStore(RecordingMixin):
             they were imported with. Voided stage changes are left out. No client reference.
         """
         with self._read() as conn:
+            self._warn_bad(conn)
             frame = stage_frame(conn, self.model, event_ids=False)
             recorded = ~frame["imported"]
             if recorded.any():
@@ -376,6 +426,7 @@ class CaseStore(RecordingMixin):
             NA for imported cases, whose checklists the store does not know.
         """
         with self._read() as conn:
+            self._warn_bad(conn)
             return flag_frame(conn, self.model)
 
     # ------------------------------------------------------------------------- export

@@ -8,6 +8,7 @@ Replaying the same events always gives the same :class:`CaseState`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -45,6 +46,7 @@ KINDS = (
     "case_reopened",
     "event_corrected",
     "stage_imported",
+    "case_voided",
 )
 #: Flags raised by the fold (the practice's often-forgotten steps).
 FLAG_KINDS = ("no_contract_scope", "skipped_analysis", "closed_without_termination_items")
@@ -334,7 +336,9 @@ def fold(events: Iterable[Event], model: StageModel | None = None) -> CaseState:
         first helping stage with no contract signed; ``skipped_analysis`` at each entry into the
         stage after the analysis stage when the analysis stage was never entered or no analysis
         item is ticked; ``closed_without_termination_items`` at each closing with unticked
-        often-forgotten items. Imported cases (no ``case_opened`` event) raise no flags.
+        often-forgotten items. Imported cases (no ``case_opened`` event) raise no flags. A case
+        with a ``case_voided`` event (opened by mistake) folds to ``case_voided=True`` with every
+        other event voided.
 
     Raises
     ------
@@ -350,11 +354,15 @@ def fold(events: Iterable[Event], model: StageModel | None = None) -> CaseState:
         raise ValueError(f"fold() replays one case at a time, got {sorted(case_ids)[:5]}")
     voided = {e.voids for e in ordered if e.kind == "event_corrected" and e.voids is not None}
     builder = _Builder(ordered[0].case_id, model)
+    case_voided = any(e.kind == "case_voided" for e in ordered)
+    if case_voided:  # opened by mistake: nothing of it counts; the events stay in the history
+        voided |= {e.event_id for e in ordered if e.kind != "case_voided"}
     # the source is known from the first event, before any flag is considered
     if any(e.kind == "case_opened" for e in ordered):
         builder.source = "recorded"
     for ev in ordered:
-        if ev.event_id in voided or ev.kind == "event_corrected":
+        if ev.event_id in voided or ev.kind in ("event_corrected", "case_voided"):
             continue
         builder.apply(ev)
-    return builder.freeze(len(ordered), ordered[-1].event_id, tuple(sorted(voided)))
+    state = builder.freeze(len(ordered), ordered[-1].event_id, tuple(sorted(voided)))
+    return replace(state, case_voided=True) if case_voided else state

@@ -24,7 +24,7 @@ from pekso_toolkit.store.schema import iso_to_series, series_to_iso
 __all__ = ["case_frame", "flag_frame", "import_payloads", "problem_frame", "stage_frame"]
 
 #: Events that are not voided by a correction.
-NOT_VOIDED = "event_id NOT IN (SELECT voids FROM events WHERE voids IS NOT NULL)"
+NOT_VOIDED = "event_id NOT IN (SELECT voids FROM main.events WHERE voids IS NOT NULL)"
 EVENT_COLUMNS = "event_id, case_id, kind, at, recorded_at, recorded_by, payload, stage, voids"
 _PROBLEM_KINDS = (
     "problem_added",
@@ -57,14 +57,14 @@ def stage_frame(
     code = "CASE stage " + " ".join(f"WHEN ? THEN {i}" for i in range(len(ids))) + " ELSE -1 END"
     where = f"stage IS NOT NULL AND {NOT_VOIDED}"
     counts = conn.execute(
-        f"SELECT case_id, COUNT(*) FROM events WHERE {where} "  # noqa: S608 (constant SQL)
+        f"SELECT case_id, COUNT(*) FROM good_events WHERE {where} "  # noqa: S608 (constant SQL)
         "GROUP BY case_id ORDER BY case_id"
     ).fetchall()
     rows = conn.execute(
         f"SELECT {code}, substr(at, 1, 26), "  # noqa: S608 (constant SQL, values bound)
         "CASE WHEN kind = 'stage_imported' THEN payload END"
         + (", event_id" if event_ids else "")
-        + f" FROM events WHERE {where} ORDER BY case_id, event_id",
+        + f" FROM good_events WHERE {where} ORDER BY case_id, event_id",
         ids,
     ).fetchall()
     n = len(rows)
@@ -76,7 +76,7 @@ def stage_frame(
         raise StoreError("the store changed while it was read; try again")
     codes = np.asarray(cols[0], dtype=np.int16)
     if (codes < 0).any():
-        stored = conn.execute("SELECT DISTINCT stage FROM events WHERE stage IS NOT NULL")
+        stored = conn.execute("SELECT DISTINCT stage FROM good_events WHERE stage IS NOT NULL")
         unknown = sorted(set(r[0] for r in stored) - set(ids))
         raise StoreError(
             f"Basis data memuat tahap yang tidak ada di model tahapan: {unknown[:5]}; buka "
@@ -111,7 +111,7 @@ def _text_or_none(value: Any) -> str | None:
 
 def _events(conn: sqlite3.Connection, where: str, params: tuple[Any, ...] = ()) -> list[Event]:
     rows = conn.execute(
-        f"SELECT {EVENT_COLUMNS} FROM events WHERE {where} ORDER BY case_id, event_id",  # noqa: S608
+        f"SELECT {EVENT_COLUMNS} FROM good_events WHERE {where} ORDER BY case_id, event_id",  # noqa: S608
         params,
     ).fetchall()
     return [Event.from_row(r) for r in rows]
@@ -125,7 +125,7 @@ def problem_frame(
     events = _events(
         conn,
         f"kind IN ({kinds}) AND case_id IN "  # noqa: S608 (constant SQL, values bound)
-        "(SELECT case_id FROM events WHERE kind = 'problem_added')",
+        "(SELECT case_id FROM good_events WHERE kind = 'problem_added')",
     )
     records = []
     for case_id, group in groupby(events, key=lambda e: e.case_id):
@@ -180,7 +180,7 @@ def primary_categories(problems: pd.DataFrame) -> pd.Series:
 
 def _counts(conn: sqlite3.Connection, where: str) -> pd.Series:
     rows = conn.execute(
-        f"SELECT case_id, COUNT(*) FROM events WHERE {where} GROUP BY case_id"  # noqa: S608
+        f"SELECT case_id, COUNT(*) FROM good_events WHERE {where} GROUP BY case_id"  # noqa: S608
     ).fetchall()
     return pd.Series(dict(rows), dtype="int64")
 
@@ -191,7 +191,7 @@ def recorded_attrs(conn: sqlite3.Connection) -> pd.DataFrame:
     rows = conn.execute(
         "SELECT case_id, event_id, at, json_extract(payload, '$.office'), "
         "json_extract(payload, '$.worker'), json_extract(payload, '$.risk'), "
-        "json_extract(payload, '$.referral_source') FROM events WHERE kind = 'case_opened'"
+        "json_extract(payload, '$.referral_source') FROM good_events WHERE kind = 'case_opened'"
     ).fetchall()
     cols = list(zip(*rows)) if rows else [()] * 7
     return pd.DataFrame(
@@ -216,7 +216,7 @@ def case_frame(
     """One row per case (see :meth:`CaseStore.cases`)."""
     stages = stage_frame(conn, model) if stages is None else stages
     problems = problem_frame(conn, model) if problems is None else problems
-    base = conn.execute("SELECT case_id, source FROM cases ORDER BY case_id").fetchall()
+    base = conn.execute("SELECT case_id, source FROM live_cases ORDER BY case_id").fetchall()
     ids = pd.Index(pd.array([r[0] for r in base], dtype="string"), name="case_id")
     out = pd.DataFrame({"source": _string([r[1] for r in base]).to_numpy()}, index=ids)
     opened = recorded_attrs(conn)
@@ -303,12 +303,12 @@ def flag_frame(conn: sqlite3.Connection, model: StageModel) -> pd.DataFrame:
     stages = stage_frame(conn, model)
     cases = case_frame(conn, model, stages=stages)
     recorded = set(
-        r[0] for r in conn.execute("SELECT case_id FROM events WHERE kind = 'case_opened'")
+        r[0] for r in conn.execute("SELECT case_id FROM good_events WHERE kind = 'case_opened'")
     )
     stages = stages[stages["case_id"].isin(recorded)]
     rows = conn.execute(
         "SELECT case_id, event_id, json_extract(payload, '$.item'), "  # noqa: S608 (constant SQL, values bound)
-        f"kind = 'item_ticked' FROM events WHERE kind IN ('item_ticked', 'item_unticked') "
+        f"kind = 'item_ticked' FROM good_events WHERE kind IN ('item_ticked', 'item_unticked') "
         f"AND {NOT_VOIDED}"
     ).fetchall()
     ticks = pd.DataFrame(rows, columns=["case_id", "event_id", "item", "value"])
@@ -323,7 +323,7 @@ def flag_frame(conn: sqlite3.Connection, model: StageModel) -> pd.DataFrame:
     leave = stages[~stages["stage"].isin([first, model.reopened_id])]
     first_leave = leave.groupby("case_id", sort=False)["event_id"].min()
     contracts = conn.execute(
-        "SELECT case_id, MIN(event_id) FROM events WHERE kind IN "  # noqa: S608 (constant SQL, values bound)
+        "SELECT case_id, MIN(event_id) FROM good_events WHERE kind IN "  # noqa: S608 (constant SQL, values bound)
         f"('contract_signed', 'contract_followed_up') AND {NOT_VOIDED} "
         "GROUP BY case_id"
     ).fetchall()

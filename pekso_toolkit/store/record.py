@@ -95,6 +95,65 @@ class RecordingMixin(StoreBase):
             )
         return case_id
 
+    def void_case(
+        self, case_id: str, *, reason: str, at: When = None, by: str | None = None
+    ) -> int:
+        """Void a case opened by mistake (twice, for the wrong client, with a mistyped date).
+
+        Append-only: one ``case_voided`` event is written that voids the opening (``voids``);
+        nothing is updated or deleted, and :meth:`history` still shows every event. The case
+        then leaves :meth:`case_ids`, :meth:`cases`, :meth:`stage_events`, :meth:`flags`,
+        :meth:`problems` and the widgets; it takes no more recordings. This also repairs a case
+        whose opening was stored with an implausible time (see :meth:`bad_events`): void it and
+        open it again. Returns the event id.
+        """
+        if not isinstance(case_id, str):
+            raise RecordError(
+                "case_id: harus teks seperti 'K-000001' / case_id: must be text such as 'K-000001'",
+                field="case_id",
+            )
+        why = check_text(reason, "reason")
+        who = self._by(by)
+        with self._write() as conn:
+            now = self._now()
+            moment = self._when(at, now)
+            if not conn.execute(
+                "SELECT 1 FROM main.cases WHERE case_id = ?", (case_id,)
+            ).fetchone():
+                raise RecordError(
+                    f"case_id: kasus {case_id!r} tidak ada di basis data ini / "
+                    f"case_id: there is no case {case_id!r} in this store",
+                    field="case_id",
+                )
+            done = conn.execute(
+                "SELECT event_id FROM temp.voided_cases WHERE case_id = ?", (case_id,)
+            ).fetchone()
+            if done:
+                raise RecordError(
+                    f"case_id: kasus {case_id} sudah dibatalkan (kejadian #{done[0]}) / "
+                    f"case_id: case {case_id} is already voided (event #{done[0]})",
+                    field="case_id",
+                )
+            first = conn.execute(
+                "SELECT event_id FROM main.events WHERE case_id = ? ORDER BY "
+                "kind != 'case_opened', event_id LIMIT 1",
+                (case_id,),
+            ).fetchone()
+            eid = self._insert(
+                conn,
+                case_id,
+                "case_voided",
+                {"reason": why},
+                at=moment,
+                now=now,
+                by=who,
+                voids=None if first is None else int(first[0]),
+            )
+            conn.execute(
+                "INSERT INTO temp.voided_cases (case_id, event_id) VALUES (?, ?)", (case_id, eid)
+            )
+        return eid
+
     def add_problem(
         self,
         case_id: str,

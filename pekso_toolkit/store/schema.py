@@ -28,7 +28,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -36,14 +36,18 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from pekso_toolkit.core.config import PLAUSIBLE_AHEAD_DAYS, PLAUSIBLE_FROM
 from pekso_toolkit.core.errors import StoreError
 
 __all__ = [
+    "GOOD_AT",
     "SCHEMA_VERSION",
     "RecordError",
+    "check_plausible",
     "connect",
     "from_iso",
     "parse_when",
+    "plausible_window",
     "to_iso",
 ]
 
@@ -294,6 +298,18 @@ def read_meta(conn: sqlite3.Connection) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------------ time
 _ISO = "%Y-%m-%dT%H:%M:%S.%fZ"
+_DIGIT = "[0-9]"
+#: SQL condition on an events row: both times are stored fixed-width text of the plausible window
+#: (rows written before the window was enforced, or by hand, fail it and are reported instead).
+GOOD_AT = (
+    "length(at) = 27 AND length(recorded_at) = 27 "
+    "AND at GLOB '{d}{d}{d}{d}-{d}{d}-{d}{d}T{d}{d}:{d}{d}:{d}{d}.{d}{d}{d}{d}{d}{d}Z' "
+    "AND recorded_at GLOB '{d}{d}{d}{d}-{d}{d}-{d}{d}T{d}{d}:{d}{d}:{d}{d}.{d}{d}{d}{d}{d}{d}Z' "
+    "AND at >= '{start}' AND recorded_at >= '{start}' "
+    "AND substr(at, 1, 10) <= date(recorded_at, '+{ahead} day')"
+).format(
+    d=_DIGIT, start=f"{PLAUSIBLE_FROM.isoformat()}T00:00:00.000000Z", ahead=PLAUSIBLE_AHEAD_DAYS
+)
 
 
 def now_utc() -> datetime:
@@ -304,11 +320,15 @@ def now_utc() -> datetime:
 def to_iso(moment: datetime) -> str:
     """UTC ISO-8601 text with microseconds and ``Z``: ``2025-01-31T02:00:00.000000Z``.
 
-    Fixed width, so text order is time order.
+    Fixed width (the year has four digits, ``0202-…`` for year 202), so text order is time order.
     """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(_ISO)
+    m = moment.astimezone(UTC)
+    return (
+        f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+        f"{m.microsecond:06d}Z"
+    )
 
 
 def from_iso(text: str) -> datetime:
@@ -317,8 +337,10 @@ def from_iso(text: str) -> datetime:
 
 
 def iso_to_series(values: Any) -> pd.Series:
-    """Stored ISO text -> ``datetime64[ns, UTC]`` Series (vectorised)."""
-    return pd.Series(pd.to_datetime(pd.Series(values, dtype=object), format=_ISO, utc=True))
+    """Stored ISO text -> ``datetime64[ns, UTC]`` Series (vectorised); text that is not a stored
+    time of the plausible window becomes NaT."""
+    out = pd.to_datetime(pd.Series(values, dtype=object), format=_ISO, utc=True, errors="coerce")
+    return pd.Series(out.where(out >= pd.Timestamp(PLAUSIBLE_FROM, tz="UTC")))
 
 
 def series_to_iso(stamps: pd.Series) -> list[str]:
@@ -328,26 +350,71 @@ def series_to_iso(stamps: pd.Series) -> list[str]:
     return [t + "Z" for t in text]
 
 
+def plausible_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The times the store accepts: from :data:`~pekso_toolkit.core.config.PLAUSIBLE_FROM`
+    (midnight UTC) to ``now`` plus :data:`~pekso_toolkit.core.config.PLAUSIBLE_AHEAD_DAYS`."""
+    start = datetime(PLAUSIBLE_FROM.year, PLAUSIBLE_FROM.month, PLAUSIBLE_FROM.day, tzinfo=UTC)
+    return start, (now or now_utc()) + timedelta(days=PLAUSIBLE_AHEAD_DAYS)
+
+
+def _window_error(
+    field: str, shown: str, now: datetime | None, *, future: bool = False
+) -> RecordError:
+    start, end = plausible_window(now)
+    first, last = start.date().isoformat(), end.date().isoformat()
+    when_id, when_en = (" ada di masa depan,", " is in the future,") if future else ("", " is")
+    return RecordError(
+        f"{field}: {shown}{when_id} di luar rentang tanggal yang masuk akal ({first} s.d. "
+        f"{last}, yaitu sekarang + {PLAUSIBLE_AHEAD_DAYS} hari); periksa tahunnya (salah ketik?)",
+        f"{field}: {shown}{when_en} outside the plausible window ({first} to {last}, i.e. now + "
+        f"{PLAUSIBLE_AHEAD_DAYS} day(s)); check the year (a typo?)",
+        field=field,
+    )
+
+
+def check_plausible(moment: datetime, *, field: str, now: datetime | None = None) -> datetime:
+    """Refuse (:class:`RecordError` naming ``field`` and the window) a time outside
+    :func:`plausible_window`; return it unchanged otherwise."""
+    start, end = plausible_window(now)
+    if moment < start or moment > end:
+        raise _window_error(field, to_iso(moment), now, future=moment > start)
+    return moment
+
+
 def parse_when(value: Any, *, field: str, tz: str) -> datetime:
     """A time given by a user -> aware UTC datetime.
 
     Accepts an aware or naive ``datetime``/``pandas.Timestamp`` (naive: read in ``tz``), a
-    ``date`` (midnight in ``tz``) or ISO-8601 text.
+    ``date`` (midnight in ``tz``) or ISO-8601 text. A time that cannot be placed on the UTC
+    calendar (e.g. ``datetime(1, 1, 1)``) is a :class:`RecordError` naming the plausible window.
     """
+    try:
+        return _parse_when(value, field=field, tz=tz)
+    except (OverflowError, OutOfBoundsError) as exc:
+        raise _window_error(field, repr(value), None) from exc
+
+
+OutOfBoundsError = pd.errors.OutOfBoundsDatetime
+
+
+def _parse_when(value: Any, *, field: str, tz: str) -> datetime:
     if isinstance(value, str):
         try:
             value = pd.Timestamp(value)
+        except OutOfBoundsError:
+            raise
         except (ValueError, TypeError):
             raise RecordError(
                 f"{field}: {value!r} bukan waktu yang dikenali; tulis seperti 2025-01-31 atau "
                 f"2025-01-31T09:30 / {field}: {value!r} is not a recognised time; write it like "
-                "2025-01-31 or 2025-01-31T09:30"
+                "2025-01-31 or 2025-01-31T09:30",
+                field=field,
             ) from None
         if value is pd.NaT:
-            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing")
+            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
     if isinstance(value, pd.Timestamp):
         if value is pd.NaT:
-            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing")
+            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
         value = value.to_pydatetime()
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -357,5 +424,6 @@ def parse_when(value: Any, *, field: str, tz: str) -> datetime:
         return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
     raise RecordError(
         f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan {type(value).__name__} "
-        f"/ {field}: must be a time (datetime, date or ISO text), not {type(value).__name__}"
+        f"/ {field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
+        field=field,
     )

@@ -58,6 +58,8 @@ class CaseState:
     n_events: int
     last_event_id: int
     voided: tuple[int, ...]
+    #: True when the case was voided as opened by mistake (``CaseStore.void_case``).
+    case_voided: bool = False
     client_ref: str | None = field(default=None, repr=False)
     model: StageModel | None = field(default=None, repr=False, compare=False)
 

@@ -106,4 +106,10 @@ def describe(ev: Event, model: StageModel, lang: str | None = None) -> str:
             f"Correction: event #{ev.voids} voided. Reason: {p.get('reason')}",
             lang,
         )
+    if k == "case_voided":
+        return pick(
+            f"Kasus dibatalkan (dibuka karena keliru). Alasan: {p.get('reason')}",
+            f"Case voided (opened by mistake). Reason: {p.get('reason')}",
+            lang,
+        )
     return k
