@@ -145,3 +145,45 @@ def test_censoring_bias_recovers_truth_where_the_naive_median_is_too_short() -> 
     assert row["median_ci_low"] <= 30 <= row["median_ci_high"]
     assert row["median_completed_only"] < row["median_ci_low"]  # the naive figure is biased
     assert row["understatement_days"] > 0
+
+
+def test_skipped_analysis_does_not_trust_row_order() -> None:
+    rows = [
+        ("A", "proses_awal", "2024-01-01"),
+        ("A", "asesmen", "2024-01-02"),
+        ("A", "analisa_masalah", "2024-01-03"),
+        ("A", "intervensi", "2024-01-04"),
+        ("B", "proses_awal", "2024-01-01"),
+        ("B", "asesmen", "2024-01-02"),
+        ("B", "intervensi", "2024-01-03"),
+        ("C", "analisa_masalah", "2024-01-05"),
+        ("C", "intervensi", "2024-01-05"),  # same instant: stage order puts analysis first
+        ("D", "intervensi", "2024-01-02"),
+        ("D", "ditutup", "2024-01-03"),
+        ("D", "dibuka_kembali", "2024-01-03"),  # reopened at the closing's instant
+        ("D", "analisa_masalah", "2024-01-03"),
+        ("D", "intervensi", "2024-01-04"),
+    ]
+    frame = pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"])
+    frame["office"] = frame["case_id"].map({"A": "X", "B": "Y", "C": "X", "D": "Y"})
+    log = pk.load_events(frame)
+    expected = skipped_analysis(log, as_of=AS_OF)
+    assert expected.set_index("case_id")["skipped_analysis"].to_dict() == {
+        "A": False,
+        "B": True,
+        "C": False,
+        "D": True,
+    }
+    for seed in range(5):
+        shuffled = log.events.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        got = skipped_analysis(shuffled, as_of=AS_OF)
+        pd.testing.assert_frame_equal(
+            got.sort_values("case_id").reset_index(drop=True)[["case_id", "skipped_analysis"]],
+            expected.sort_values("case_id").reset_index(drop=True)[["case_id", "skipped_analysis"]],
+        )
+        assert got.set_index("case_id")["office"].to_dict() == {
+            "A": "X",
+            "B": "Y",
+            "C": "X",
+            "D": "Y",
+        }

@@ -17,7 +17,7 @@ from pekso_toolkit.core.config import MIN_COUNT
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import FORGOTTEN, StageModel
 from pekso_toolkit.publish.disclosure import suppress_small_cells
-from pekso_toolkit.stays.durations import to_utc
+from pekso_toolkit.stays.durations import events_and_model, sorted_events, to_utc
 from pekso_toolkit.stays.summary import stage_summary
 
 __all__ = [
@@ -155,7 +155,10 @@ def skipped_analysis(
     Parameters
     ----------
     log : EventLog or DataFrame
-        Canonical events (``case_id, stage, timestamp`` and case columns).
+        Canonical events (``case_id, stage, timestamp`` and case columns), rows in any order:
+        they are read in (case, time, stage order) order with the tie rule of
+        :func:`pekso_toolkit.time_in_stage` (a reopening at a closing's instant comes right after
+        the closing, other equal times follow the stage model's order).
     as_of : date-like
         Events after this moment are ignored.
     analysis, intervention : str
@@ -169,20 +172,21 @@ def skipped_analysis(
         since the case was opened or last reopened), then the case's other columns as on its
         first event (e.g. office, worker, category).
     """
-    events = log.events if hasattr(log, "events") else log
-    events = events[events["timestamp"] <= to_utc(as_of)]
-    model = getattr(log, "model", None) or StageModel.default()
-    reopened = model.reopened_id
-    stage = events["stage"].astype(str).to_numpy()
-    case = events["case_id"].to_numpy()
+    frame, model = events_and_model(log)
+    # rows in any order: the one sort by case, time and stage order (ties as in time_in_stage)
+    ev = sorted_events(frame, int(to_utc(as_of).value), model)
+    events = frame if ev.rows is None else frame.take(ev.rows)
+    reopened = model.ids.index(model.reopened_id) if model.reopened_id is not None else -1
+    stage = ev.stage
+    case = ev.case_code
     # episodes restart at each reopening: a reopened case needs a new analysis
     new_episode = np.r_[True, case[1:] != case[:-1]] | (stage == reopened)
     episode = np.cumsum(new_episode)
-    is_analysis = pd.Series(stage == analysis)
+    is_analysis = pd.Series(stage == model.ids.index(analysis))
     seen = is_analysis.groupby(episode).cummax().to_numpy()
-    entries = pd.DataFrame(
-        {"case_id": case, "episode": episode, "seen": seen, "enter": stage == intervention}
-    )
+    case = events["case_id"].to_numpy()
+    enter = stage == model.ids.index(intervention)
+    entries = pd.DataFrame({"case_id": case, "episode": episode, "seen": seen, "enter": enter})
     entries = entries[entries["enter"]].drop_duplicates("episode")
     per_case = entries.groupby("case_id", sort=False)["seen"].all()
     out = pd.DataFrame(
