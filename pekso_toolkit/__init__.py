@@ -46,6 +46,12 @@ from pekso_toolkit.plotting import (
 )
 from pekso_toolkit.publish.disclosure import suppress_small_cells
 from pekso_toolkit.publish.pseudonym import pseudonymise
+from pekso_toolkit.stays.conformance import (
+    contract_checks,
+    deviation_summary,
+    deviations,
+    forgotten_steps,
+)
 from pekso_toolkit.stays.durations import time_in_stage, working_days
 from pekso_toolkit.stays.exits import exit_fits, stage_exits
 from pekso_toolkit.stays.flow import transitions, wip
@@ -83,9 +89,13 @@ __all__ = [
     "bottlenecks",
     "category_summary",
     "censoring_bias",
+    "contract_checks",
     "datasets",
+    "deviation_summary",
+    "deviations",
     "evaluate_suggestions",
     "exit_fits",
+    "forgotten_steps",
     "forgotten_summary",
     "get_language",
     "join_categories",
