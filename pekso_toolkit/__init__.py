@@ -62,6 +62,7 @@ from pekso_toolkit.stays.supervision import (
     overdue_cases,
     skipped_analysis,
 )
+from pekso_toolkit.stays.worklist import worklist
 from pekso_toolkit.store.casestore import CaseStore, RecordError
 from pekso_toolkit.store.state import CaseState
 
@@ -122,6 +123,7 @@ __all__ = [
     "widgets",
     "wip",
     "working_days",
+    "worklist",
 ]
 
 
