@@ -235,3 +235,48 @@ def test_deviation_summary_by_office_and_month() -> None:
     assert pd.isna(published.loc[("W", "stage_skipped"), "n_cases"])  # its complement
     with pytest.raises(ValueError, match="category"):
         pk.deviation_summary(dev, by="category")
+
+
+def test_imported_cases_give_stage_deviations_only(tmp_path: Path) -> None:
+    rows = [
+        ("A", "proses_awal", "2024-01-01"),
+        ("A", "intervensi", "2024-01-03"),
+        ("A", "ditutup", "2024-01-04"),
+    ]
+    log = pk.load_events(pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"]))
+    with CaseStore(tmp_path / "i.sqlite", worker="ani") as s:
+        s.import_events(log)
+        assert pk.forgotten_steps(s).empty  # no checklist for imported cases
+        assert pk.contract_checks(s).empty
+        dev = pk.deviations(s)
+        assert list(dev["kind"]) == ["stage_skipped"]
+        assert dev["detail"].iloc[0] == "asesmen;analisa_masalah"
+
+
+def test_empty_store_gives_empty_tables(tmp_path: Path) -> None:
+    with CaseStore(tmp_path / "e.sqlite", worker="ani") as s:
+        assert list(pk.forgotten_summary(s).columns)[:3] == ["step", "step_label", "item"]
+        assert pk.forgotten_summary(s).empty
+        assert pk.deviations(s).empty and pk.contract_checks(s).empty
+        assert pk.worklist(s).empty
+
+
+def test_forgotten_steps_agree_with_the_folded_cases(tmp_path: Path) -> None:
+    s = pk.datasets.synthesize_store(tmp_path / "syn.sqlite", 60, seed=3, as_of="2025-06-30")
+    steps = pk.forgotten_steps(s).set_index(["case_id", "item"])
+    flags = s.flags().set_index("case_id")
+    for case_id in s.case_ids():
+        state = s.case(case_id)
+        term = steps.loc[(case_id, "kontrak_pengakhiran")]
+        assert term["reached"] == bool(state.closures)
+        missed = any("kontrak_pengakhiran" in c.unticked_forgotten for c in state.closures)
+        assert term["forgotten"] == missed
+        scope = steps.loc[(case_id, "perubahan_cakupan")]
+        if state.n_amendments == 0:  # the scope never changed: does not apply
+            assert not scope["reached"] and not scope["forgotten"]
+        contract = steps.loc[(case_id, "kontrak_layanan")]
+        left = any(e.stage not in ("proses_awal", "dibuka_kembali") for e in state.stages)
+        assert contract["reached"] == left
+        if flags.loc[case_id, "no_contract_scope"]:
+            assert contract["reached"]
+    s.close()
