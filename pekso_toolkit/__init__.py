@@ -47,6 +47,12 @@ from pekso_toolkit.plotting import (
 )
 from pekso_toolkit.publish.disclosure import suppress_small_cells
 from pekso_toolkit.publish.pseudonym import pseudonymise
+from pekso_toolkit.stays.conformance import (
+    contract_checks,
+    deviation_summary,
+    deviations,
+    forgotten_steps,
+)
 from pekso_toolkit.stays.durations import time_in_stage, working_days
 from pekso_toolkit.stays.exits import exit_fits, stage_exits
 from pekso_toolkit.stays.flow import transitions, wip
@@ -57,6 +63,7 @@ from pekso_toolkit.stays.supervision import (
     overdue_cases,
     skipped_analysis,
 )
+from pekso_toolkit.stays.worklist import worklist
 from pekso_toolkit.store.casestore import CaseStore, RecordError
 from pekso_toolkit.store.state import CaseState
 
@@ -85,9 +92,13 @@ __all__ = [
     "bottlenecks",
     "category_summary",
     "censoring_bias",
+    "contract_checks",
     "datasets",
+    "deviation_summary",
+    "deviations",
     "evaluate_suggestions",
     "exit_fits",
+    "forgotten_steps",
     "forgotten_summary",
     "get_language",
     "join_categories",
@@ -114,6 +125,7 @@ __all__ = [
     "widgets",
     "wip",
     "working_days",
+    "worklist",
 ]
 
 

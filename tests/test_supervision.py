@@ -57,46 +57,53 @@ def test_overdue_cases_with_agency_targets() -> None:
     assert len(overdue_cases(stays, as_of=AS_OF, targets={"proses_awal": 28})) == 1
 
 
-def test_forgotten_summary_counts_and_suppresses() -> None:
-    n = 40
-    flags = pd.DataFrame(
+def _steps(office: list[str], reached: list[bool], forgotten: list[bool]) -> pd.DataFrame:
+    """A forgotten_steps-shaped table for one item (the termination contract)."""
+    n = len(office)
+    return pd.DataFrame(
         {
             "case_id": [f"K{i}" for i in range(n)],
-            "office": ["X"] * 30 + ["Y"] * 10,
-            "no_contract_scope": [True] * 12 + [False] * 28,
-            "skipped_analysis": pd.array([True] * 3 + [False] * 27 + [pd.NA] * 10, dtype="boolean"),
-            "closed_without_termination_items": [False] * n,
+            "office": office,
+            "worker": ["w"] * n,
+            "step": ["termination_contract"] * n,
+            "item": ["kontrak_pengakhiran"] * n,
+            "label_id": ["Kontrak pengakhiran layanan ditandatangani"] * n,
+            "label_en": ["Termination contract signed"] * n,
+            "checkpoint": ["closed"] * n,
+            "reached": reached,
+            "forgotten": forgotten,
         }
     )
-    table = forgotten_summary(flags, min_count=None)
-    row = table.set_index("flag").loc["no_contract_scope"]
-    assert (row["n_cases"], row["n_forgotten"]) == (40, 12)
-    assert row["share_forgotten"] == pytest.approx(0.3)
-    # NA (unknown) does not count as "not forgotten"
-    assert table.set_index("flag").loc["skipped_analysis", "n_cases"] == 30
-    assert list(table["flag"]) == [
-        "no_contract_scope",
-        "skipped_analysis",
-        "closed_without_termination_items",
-    ]
-    published = forgotten_summary(flags, by="office", min_count=11)
-    x = published[(published["office"] == "X")].set_index("flag")
-    # 3 of 30 skipped analysis: the small count and its share are hidden
-    assert pd.isna(x.loc["skipped_analysis", "n_forgotten"])
-    assert pd.isna(x.loc["skipped_analysis", "share_forgotten"])
-    assert x.loc["no_contract_scope", "n_forgotten"] == 12
+
+
+def test_forgotten_summary_counts_among_cases_that_reached_the_checkpoint() -> None:
+    # 40 cases, 30 closed; 3 closed without the termination contract
+    steps = _steps(
+        ["X"] * 30 + ["Y"] * 10,
+        [True] * 30 + [False] * 10,
+        [True] * 3 + [False] * 37,
+    )
+    row = forgotten_summary(steps).iloc[0]
+    assert (row["n_reached"], row["n_forgotten"]) == (30, 3)
+    assert row["share"] == pytest.approx(0.1)
+    assert row["step_label"] == "Kontrak pengakhiran layanan"
+    published = forgotten_summary(steps, by="office", min_count=11).set_index("office")
+    assert pd.isna(published.loc["X", "n_forgotten"])  # 3 of 30: hidden with its share
+    assert pd.isna(published.loc["X", "share"])
+    assert published.loc["Y", "n_reached"] == 0  # zero is not masked
+    assert pd.isna(published.loc["Y", "share"])  # no case reached it: no share
 
 
 def test_forgotten_summary_labels_follow_the_language() -> None:
-    flags = pd.DataFrame({"case_id": ["A"], "skipped_analysis": [True]})
-    assert forgotten_summary(flags, min_count=None)["step"].iloc[0] == "Analisa masalah"
+    steps = _steps(["X"], [True], [True])
+    assert forgotten_summary(steps)["step_label"].iloc[0] == "Kontrak pengakhiran layanan"
     pk.set_language("en")
-    assert forgotten_summary(flags, min_count=None)["step"].iloc[0] == "Problem analysis"
+    assert forgotten_summary(steps)["step_label"].iloc[0] == "Termination contract"
 
 
-def test_forgotten_summary_needs_flag_columns() -> None:
-    with pytest.raises(ValueError, match="CaseStore.flags"):
-        forgotten_summary(pd.DataFrame({"case_id": ["A"]}))
+def test_forgotten_summary_needs_the_checks_table() -> None:
+    with pytest.raises(ValueError, match="forgotten_steps"):
+        forgotten_summary(pd.DataFrame({"case_id": ["A"], "skipped_analysis": [True]}))
 
 
 def test_skipped_analysis_per_episode() -> None:
@@ -145,3 +152,45 @@ def test_censoring_bias_recovers_truth_where_the_naive_median_is_too_short() -> 
     assert row["median_ci_low"] <= 30 <= row["median_ci_high"]
     assert row["median_completed_only"] < row["median_ci_low"]  # the naive figure is biased
     assert row["understatement_days"] > 0
+
+
+def test_skipped_analysis_does_not_trust_row_order() -> None:
+    rows = [
+        ("A", "proses_awal", "2024-01-01"),
+        ("A", "asesmen", "2024-01-02"),
+        ("A", "analisa_masalah", "2024-01-03"),
+        ("A", "intervensi", "2024-01-04"),
+        ("B", "proses_awal", "2024-01-01"),
+        ("B", "asesmen", "2024-01-02"),
+        ("B", "intervensi", "2024-01-03"),
+        ("C", "analisa_masalah", "2024-01-05"),
+        ("C", "intervensi", "2024-01-05"),  # same instant: stage order puts analysis first
+        ("D", "intervensi", "2024-01-02"),
+        ("D", "ditutup", "2024-01-03"),
+        ("D", "dibuka_kembali", "2024-01-03"),  # reopened at the closing's instant
+        ("D", "analisa_masalah", "2024-01-03"),
+        ("D", "intervensi", "2024-01-04"),
+    ]
+    frame = pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"])
+    frame["office"] = frame["case_id"].map({"A": "X", "B": "Y", "C": "X", "D": "Y"})
+    log = pk.load_events(frame)
+    expected = skipped_analysis(log, as_of=AS_OF)
+    assert expected.set_index("case_id")["skipped_analysis"].to_dict() == {
+        "A": False,
+        "B": True,
+        "C": False,
+        "D": True,
+    }
+    for seed in range(5):
+        shuffled = log.events.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+        got = skipped_analysis(shuffled, as_of=AS_OF)
+        pd.testing.assert_frame_equal(
+            got.sort_values("case_id").reset_index(drop=True)[["case_id", "skipped_analysis"]],
+            expected.sort_values("case_id").reset_index(drop=True)[["case_id", "skipped_analysis"]],
+        )
+        assert got.set_index("case_id")["office"].to_dict() == {
+            "A": "X",
+            "B": "Y",
+            "C": "X",
+            "D": "Y",
+        }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,7 @@ from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events.eventlog import tie_rank
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.engine import (
     _is_source,
@@ -249,6 +250,28 @@ def working_days(
 
 
 # ---------------------------------------------------------------------------------- stays
+class SortedEvents(NamedTuple):
+    """Events up to ``as_of`` in (case, time, stage order) order, as arrays."""
+
+    n: int
+    rows: np.ndarray  # positions in the input frame
+    ts: np.ndarray  # int64 ns, UTC
+    stage: np.ndarray  # stage codes of the model
+    case_code: np.ndarray  # 0, 1, ... in case_id order
+
+
+def sorted_events(frame: pd.DataFrame, as_of_ns: int | None, model: StageModel) -> SortedEvents:
+    """Sort canonical events (ignoring those after ``as_of_ns``) by case, time and the
+    documented tie rule (:func:`pekso_toolkit.events.eventlog.tie_rank`), rows in any order."""
+    ts = _ns(frame["timestamp"])
+    keep = np.arange(len(frame)) if as_of_ns is None else np.flatnonzero(ts <= as_of_ns)
+    case_code = pd.factorize(frame["case_id"], sort=True)[0][keep].astype(np.int64)
+    stage = frame["stage"].cat.codes.to_numpy()[keep].astype(np.int64)
+    ts = ts[keep]
+    order = np.lexsort((tie_rank(stage, case_code, ts, model), ts, case_code))
+    return SortedEvents(len(order), keep[order], ts[order], stage[order], case_code[order])
+
+
 def _utc_datetimes(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """UTC datetimes over int64 nanoseconds (NaT = int64 min)."""
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").array

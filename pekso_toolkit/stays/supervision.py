@@ -1,7 +1,8 @@
 """What supervisors ask: overdue cases, forgotten steps, and how much ignoring open cases misleads.
 
-All functions take tables made elsewhere (stays from :func:`pekso_toolkit.time_in_stage`, flags
-from :meth:`pekso_toolkit.CaseStore.flags`) and return tidy DataFrames; none of them draws.
+All functions take tables made elsewhere (stays from :func:`pekso_toolkit.time_in_stage`,
+forgotten-step checks from :func:`pekso_toolkit.forgotten_steps`) and return tidy DataFrames;
+none of them draws.
 """
 
 from __future__ import annotations
@@ -18,23 +19,17 @@ from pekso_toolkit.core.stages import FORGOTTEN, StageModel
 from pekso_toolkit.events.eventlog import EventLog
 from pekso_toolkit.publish.disclosure import suppress_small_cells
 from pekso_toolkit.stays.asof import recorded_as_of
+from pekso_toolkit.stays.conformance import forgotten_steps
 from pekso_toolkit.stays.durations import to_utc
 from pekso_toolkit.stays.summary import stage_summary
+from pekso_toolkit.store.casestore import CaseStore
 
 __all__ = [
-    "FORGOTTEN_FLAGS",
     "censoring_bias",
     "forgotten_summary",
     "overdue_cases",
     "skipped_analysis",
 ]
-
-#: Flag columns of :meth:`CaseStore.flags` for the practice's three often-forgotten steps.
-FORGOTTEN_FLAGS: dict[str, str] = {
-    "no_contract_scope": "contract_boundaries",
-    "skipped_analysis": "analysis",
-    "closed_without_termination_items": "termination_contract",
-}
 
 
 def overdue_cases(
@@ -84,59 +79,76 @@ def overdue_cases(
 
 
 def forgotten_summary(
-    flags: pd.DataFrame,
+    checks: Any,
     *,
     by: str | Sequence[str] | None = None,
     min_count: int | None = None,
     lang: str | None = None,
 ) -> pd.DataFrame:
-    """How often each of the three often-forgotten steps was forgotten.
+    """How often each often-forgotten (★) step was forgotten, among the cases that reached it.
+
+    Each ★ checklist item is its own row, counted over the cases that reached its checkpoint:
+    cases that left intake (capacity judged, service contract), cases that entered intervention
+    (the analysis items), closed cases (the termination contract), cases whose contract scope was
+    amended (the scope-change item; it does not apply, and never counts, when the scope never
+    changed). See :func:`pekso_toolkit.forgotten_steps`.
 
     Parameters
     ----------
-    flags : DataFrame
-        Output of :meth:`CaseStore.flags` (one row per case, boolean flag columns; NA where the
-        store cannot know, e.g. imported cases).
+    checks : CaseStore or DataFrame
+        A case store, or the output of :func:`pekso_toolkit.forgotten_steps`.
     by : str or list of str, optional
         Group columns (e.g. ``"office"`` or ``"worker"``).
     min_count : int or None
-        Suppress counts below this (and the shares derived from them); None publishes all.
+        Suppress counts below this (and the shares derived from them) through
+        :func:`pekso_toolkit.suppress_small_cells`, each item's counts adding up over the
+        groups; None (default) publishes all.
     lang : str, optional
-        Language of the ``step`` label.
+        Language of ``step_label``.
 
     Returns
     -------
     DataFrame
-        One row per step (per group): the ``by`` columns, ``flag`` (column name), ``step``
-        (label), ``n_cases`` (cases where the step could be checked), ``n_forgotten``,
-        ``share_forgotten`` (``n_forgotten / n_cases``), and ``suppressed`` when ``min_count``
-        is given.
+        One row per ★ item (per group), in stage-model order: the ``by`` columns, ``step``
+        (``contract_boundaries``, ``analysis``, ``termination_contract``), ``step_label`` (in
+        ``lang``), ``item`` (checklist item id), ``label_id, label_en`` (item labels),
+        ``checkpoint``, ``n_reached`` (cases that reached the checkpoint), ``n_forgotten``
+        (of those, cases where the item was unticked there), ``share`` (``n_forgotten /
+        n_reached``, NaN when none reached), and ``suppressed`` when ``min_count`` is given.
     """
-    keys = as_list(by)
-    present = [f for f in FORGOTTEN_FLAGS if f in flags.columns]
-    if not present:
+    if isinstance(checks, CaseStore):
+        checks = forgotten_steps(checks)
+    if not isinstance(checks, pd.DataFrame) or not {"item", "reached", "forgotten"} <= set(
+        checks.columns
+    ):
         raise ValueError(
-            f"flags has none of the columns {list(FORGOTTEN_FLAGS)}; pass CaseStore.flags()"
+            "forgotten_summary needs a CaseStore or the table of pk.forgotten_steps(store); "
+            "CaseStore.flags() does not say which cases reached each step"
         )
-    long = flags.melt(id_vars=keys, value_vars=present, var_name="flag", value_name="forgotten")
-    long = long[long["forgotten"].notna()]
-    long["forgotten"] = long["forgotten"].astype(bool)
-    grouped = long.groupby([*keys, "flag"], sort=False, observed=True)["forgotten"]
-    out = pd.DataFrame({"n_cases": grouped.size(), "n_forgotten": grouped.sum()}).reset_index()
-    out["n_forgotten"] = out["n_forgotten"].astype("int64")
-    out["share_forgotten"] = out["n_forgotten"] / out["n_cases"]
-    labels = {f: pick(*FORGOTTEN[step], lang) for f, step in FORGOTTEN_FLAGS.items()}
-    out.insert(len(keys) + 1, "step", out["flag"].map(labels))
-    order = {f: i for i, f in enumerate(FORGOTTEN_FLAGS)}
-    out = out.sort_values([*keys, "flag"], key=lambda s: s.map(order) if s.name == "flag" else s)
-    out = out.reset_index(drop=True)
+    keys = as_list(by)
+    order = {item: i for i, item in enumerate(pd.unique(checks["item"]))}
+    meta = ["step", "item", "label_id", "label_en", "checkpoint"]
+    grouped = checks.groupby([*keys, *meta], sort=False, observed=True, dropna=False)
+    out = grouped.agg(n_reached=("reached", "sum"), n_forgotten=("forgotten", "sum"))
+    out = out.reset_index()
+    for col in ("n_reached", "n_forgotten"):
+        out[col] = out[col].astype("int64")
+    out["share"] = out["n_forgotten"] / out["n_reached"].where(out["n_reached"] > 0)
+    out.insert(
+        len(keys) + 1,
+        "step_label",
+        out["step"].map(lambda s: pick(*FORGOTTEN[s], lang) if s in FORGOTTEN else s),
+    )
+    out = out.sort_values(
+        [*keys, "item"], key=lambda s: s.map(order) if s.name == "item" else s, kind="stable"
+    ).reset_index(drop=True)
     if min_count is not None:
         out = suppress_small_cells(
             out,
             threshold=min_count,
-            count_cols=["n_cases", "n_forgotten"],
-            derived={"share_forgotten": ["n_forgotten", "n_cases"]},
-            margins=["flag"],  # each step's counts add up over the groups, not across steps
+            count_cols=["n_reached", "n_forgotten"],
+            derived={"share": ["n_forgotten", "n_reached"]},
+            margins=["item"],  # each item's counts add up over the groups, not across items
         )
     return out
 
@@ -156,7 +168,10 @@ def skipped_analysis(
     Parameters
     ----------
     log : EventLog or DataFrame
-        Canonical events (``case_id, stage, timestamp`` and case columns), rows in any order.
+        Canonical events (``case_id, stage, timestamp`` and case columns), rows in any order:
+        they are read in (case, time, stage order) order with the tie rule of
+        :func:`pekso_toolkit.time_in_stage` (a reopening at a closing's instant comes right after
+        the closing, other equal times follow the stage model's order).
     as_of : date-like
         Events after this moment are ignored.
     analysis, intervention : str
@@ -174,17 +189,17 @@ def skipped_analysis(
         log = EventLog(events=log)  # checked and sorted by case, time and stage order
     events = log.events[log.events["timestamp"] <= to_utc(recorded_as_of(log, as_of), tz=log.tz)]
     model = log.model
-    reopened = model.reopened_id
-    stage = events["stage"].astype(str).to_numpy()
-    case = events["case_id"].to_numpy()
+    reopened = model.ids.index(model.reopened_id) if model.reopened_id is not None else -1
+    stage = events["stage"].cat.codes.to_numpy()
+    case = pd.factorize(events["case_id"])[0]
     # episodes restart at each reopening: a reopened case needs a new analysis
     new_episode = np.r_[True, case[1:] != case[:-1]] | (stage == reopened)
     episode = np.cumsum(new_episode)
-    is_analysis = pd.Series(stage == analysis)
+    is_analysis = pd.Series(stage == model.ids.index(analysis))
     seen = is_analysis.groupby(episode).cummax().to_numpy()
-    entries = pd.DataFrame(
-        {"case_id": case, "episode": episode, "seen": seen, "enter": stage == intervention}
-    )
+    case = events["case_id"].to_numpy()
+    enter = stage == model.ids.index(intervention)
+    entries = pd.DataFrame({"case_id": case, "episode": episode, "seen": seen, "enter": enter})
     entries = entries[entries["enter"]].drop_duplicates("episode")
     per_case = entries.groupby("case_id", sort=False)["seen"].all()
     out = pd.DataFrame(
