@@ -45,6 +45,7 @@ from pekso_toolkit.plotting import (
     plot_wip,
 )
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.gate import PublicationError, publish
 from pekso_toolkit.publish.pseudonym import pseudonymise
 from pekso_toolkit.stays.durations import time_in_stage, working_days
 from pekso_toolkit.stays.exits import exit_fits, stage_exits
@@ -71,6 +72,7 @@ __all__ = [
     "PeksoError",
     "PracticeRuleError",
     "ProblemClassifier",
+    "PublicationError",
     "RecordError",
     "ScopeCoverage",
     "Stage",
@@ -99,6 +101,7 @@ __all__ = [
     "plot_survival",
     "plot_wip",
     "pseudonymise",
+    "publish",
     "read_xes",
     "scope_coverage",
     "set_language",

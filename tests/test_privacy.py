@@ -262,3 +262,83 @@ def test_audit_on_a_thousand_random_tables() -> None:
         n_masked += int(cell_mask.sum())
         n_withheld += len(withheld)
     print(f"1000 tables: {n_masked} masked cells, {n_withheld} withheld totals, audit passed")
+
+
+# ------------------------------------------------------------------------- the publication gate
+def _stays_one_finished() -> pd.DataFrame:
+    """20 stays in asesmen of which 19 are still open on 2025-06-30."""
+    import pekso_toolkit as pk
+
+    rows = []
+    for k in range(20):
+        case = f"K-{k:03d}"
+        rows.append((case, "proses_awal", "2025-01-01 09:00"))
+        rows.append((case, "asesmen", f"2025-01-{2 + k % 20:02d} 09:00"))
+    rows.append(("K-000", "analisa_masalah", "2025-03-01 09:00"))
+    log = pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"])
+    return pk.time_in_stage(pk.load_events(log), as_of="2025-06-30")
+
+
+def test_stage_summary_masks_the_mean_of_one_finished_stay() -> None:
+    import pekso_toolkit as pk
+
+    stays = _stays_one_finished()
+    row = pk.stage_summary(stays, min_count=11).set_index("stage").loc["asesmen"]
+    assert row["n_stays"] == 20
+    assert pd.isna(row["mean_days_completed"])  # one finished stay: its own length
+    assert pd.isna(row["n_open"])  # 20 - 19 = 1 finished stay, recoverable by subtraction
+    # the gate does the same to a table made without a threshold
+    gated = pk.publish(pk.stage_summary(stays)).set_index("stage").loc["asesmen"]
+    assert pd.isna(gated["mean_days_completed"]) and pd.isna(gated["n_open"])
+
+
+def test_censoring_bias_masks_the_completed_only_median_of_one_stay() -> None:
+    import pekso_toolkit as pk
+
+    stays = _stays_one_finished()
+    row = pk.censoring_bias(stays, min_count=11).set_index("stage").loc["asesmen"]
+    assert pd.isna(row["median_completed_only"])
+    assert pd.isna(row["understatement_days"])
+    assert pd.isna(row["n_open"]) and pd.isna(row["share_open"])
+
+
+def test_forgotten_summary_complements_are_not_recoverable() -> None:
+    import pekso_toolkit as pk
+
+    flags = pd.DataFrame(
+        {
+            "office": ["A"] * 20 + ["B"] * 30,
+            "no_contract_scope": [True] * 19 + [False] + [True] * 15 + [False] * 15,
+            "skipped_analysis": [True] * 18 + [False] * 2 + [False] * 30,
+        }
+    )
+    out = pk.forgotten_summary(flags, by="office", min_count=11)
+    for _, row in out.iterrows():
+        if pd.notna(row["n_cases"]) and pd.notna(row["n_forgotten"]):
+            rest = row["n_cases"] - row["n_forgotten"]
+            assert not 0 < rest < 11, row
+
+
+def test_publish_refuses_per_case_tables_unless_internal() -> None:
+    import pekso_toolkit as pk
+
+    cases = pd.DataFrame({"case_id": ["A-1", "A-2"], "days": [3.0, 4.0]})
+    with pytest.raises(pk.PublicationError) as err:
+        pk.publish(cases)
+    assert "case_id" in err.value.message_en and "kasus" in err.value.message_id
+    flagged = pd.DataFrame({"n": [40]})
+    flagged.attrs["internal"] = True
+    with pytest.raises(pk.PublicationError):
+        pk.publish(flagged)
+    assert pk.publish(cases, internal=True).equals(cases)
+
+
+def test_publish_masks_counts_and_derived_figures_with_the_default_threshold() -> None:
+    import pekso_toolkit as pk
+
+    t = pd.DataFrame({"office": ["A", "B", "C"], "n": [10, 40, 50], "share": [0.1, 0.4, 0.5]})
+    out = pk.publish(t)
+    assert out["n"].isna().tolist() == [True, True, False]
+    assert out["share"].isna().tolist() == [True, True, False]
+    assert out.attrs["published"] and out.attrs["min_count"] == 11
+    assert pk.publish(t, min_count=5)["n"].isna().tolist() == [False, False, False]

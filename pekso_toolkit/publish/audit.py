@@ -100,7 +100,8 @@ def totals_structure(
         members = [int(c) for c in cell[:, j] if present[c]]
         grand = new_node(float(np.nansum(values[:, j])), (col, (), ()))
         grands.append(grand)
-        sums.append((members, grand))
+        if any(not keys for keys in margins):  # otherwise implied by the group totals
+            sums.append((members, grand))
         for keys in margins:
             if not keys:
                 continue

@@ -136,7 +136,9 @@ def suppress_small_cells(
             raise KeyError(f"complement {part!r} of {whole!r}: both must be count columns")
         p, w = counts.index(part), counts.index(whole)
         rest = values[:, w] - values[:, p]
-        mask[:, p] |= present[:, p] & present[:, w] & (rest > 0) & (rest < threshold)
+        # (a zero part leaves whole - part = whole, which the primary rule already covers)
+        small_rest = (rest > 0) & (rest < threshold) & (values[:, p] > 0) & ~mask[:, w]
+        mask[:, p] |= present[:, p] & present[:, w] & small_rest
 
     withheld: list[tuple[object, tuple[str, ...], tuple[object, ...]]] = []
     if secondary and counts:
@@ -259,7 +261,8 @@ def _protect(structure: TotalsStructure, cell_mask: np.ndarray, threshold: int) 
     for k, (members, total) in enumerate(structure.sums):
         for node in (*members, total):
             involved.setdefault(node, []).append(k)
-    queue = [int(c) for c in np.flatnonzero(hidden[:n_cells])]
+    # a hidden zero (masked on request) reveals no small count: it needs no interval
+    queue = [int(c) for c in np.flatnonzero(hidden[:n_cells] & (values[:n_cells] > 0))]
     while queue:
         cell = queue[0]
         low, high = cell_intervals(structure, hidden, cells=[cell])[0]

@@ -21,7 +21,7 @@ from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import bilingual
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.gate import publication_spec, publish
 from pekso_toolkit.stays.durations import (
     to_utc,
 )
@@ -203,10 +203,12 @@ def stage_summary(
         Target days per stage (default: the stage model's targets). Compare like with like: the
         targets are in the model's ``target_unit``; ``days`` in the unit of ``time_in_stage``.
     min_count : int, optional
-        When given, the table goes through
-        :func:`~pekso_toolkit.publish.disclosure.suppress_small_cells` with ``threshold=min_count``:
-        ``n_stays`` and ``n_open`` below it are masked, with the figures computed from them and
-        complementary cells (blocks: each group, and each stage across groups).
+        When given, the table goes through the publication gate :func:`~pekso_toolkit.publish`
+        with this threshold: ``n_stays`` and ``n_open`` below it are masked, and ``n_open`` when
+        the finished stays (``n_stays - n_open``) are fewer; the figures computed from them
+        (``mean_days_completed`` also from the finished stays) and complementary cells (blocks:
+        each group, and each stage across groups) are masked too. Without it the table carries
+        ``attrs["publication"]`` so that ``pk.publish(table)`` applies the same rules.
     model : StageModel, optional
         Stage order and targets (default: those recorded on ``stays`` by ``time_in_stage``).
     alpha : float
@@ -294,18 +296,23 @@ def stage_summary(
     table["target_days"] = np.tile(target_arr, n_group)
     table["overdue_share"] = overdue
     table.attrs = {k: v for k, v in stays.attrs.items() if k in ("as_of", "days")}
+    # every figure of a row is computed from its stays (the target is not); the mean of finished
+    # stays also from the open ones (n_stays - n_open finished stays)
+    not_derived = ("stage", "n_stays", "n_open", "target_days")
+    derived: dict[str, str | list[str]] = {
+        c: "n_stays" for c in SUMMARY_COLUMNS if c not in not_derived
+    }
+    derived["mean_days_completed"] = ["n_stays", "n_open"]
+    margins: list[str | list[str]] = [by_cols, ["stage"]] if by_cols else [[]]
+    spec = publication_spec(
+        count_cols=["n_stays", "n_open"],
+        derived=derived,
+        margins=margins,
+        complements={"n_open": "n_stays"},
+    )
+    table.attrs["publication"] = spec
     if min_count is not None:
-        # every figure of a row is computed from its stays (the target is not)
-        not_derived = ("stage", "n_stays", "n_open", "target_days")
-        derived = {c: "n_stays" for c in SUMMARY_COLUMNS if c not in not_derived}
-        margins: list[str | list[str]] = [by_cols, ["stage"]] if by_cols else [[]]
-        table = suppress_small_cells(
-            table,
-            threshold=min_count,
-            count_cols=["n_stays", "n_open"],
-            derived=derived,
-            margins=margins,
-        )
+        table = publish(table, min_count=min_count)
     return table
 
 

@@ -17,6 +17,7 @@ from pekso_toolkit.core.config import MIN_COUNT
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import FORGOTTEN, StageModel
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.gate import publication_spec, publish
 from pekso_toolkit.stays.durations import to_utc
 from pekso_toolkit.stays.summary import stage_summary
 
@@ -136,6 +137,7 @@ def forgotten_summary(
             count_cols=["n_cases", "n_forgotten"],
             derived={"share_forgotten": ["n_forgotten", "n_cases"]},
             margins=["flag"],  # each step's counts add up over the groups, not across steps
+            complements={"n_forgotten": "n_cases"},  # n_cases - n_forgotten is a count too
         )
     return out
 
@@ -240,24 +242,17 @@ def censoring_bias(
     )
     out["understatement_days"] = out["median_km"] - out["median_completed_only"]
     out["understatement_share"] = out["understatement_days"] / out["median_km"]
+    km = ("median_km", "median_ci_low", "median_ci_high")
+    naive_cols = ("median_completed_only", "understatement_days", "understatement_share")
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_stays", "n_open"],
+        derived={  # the naive figures come from the n_stays - n_open finished stays
+            "share_open": ["n_stays", "n_open"],
+            **{col: "n_stays" for col in km},
+            **{col: ["n_stays", "n_open"] for col in naive_cols},
+        },
+        complements={"n_open": "n_stays"},
+    )
     if min_count is not None:
-        out = suppress_small_cells(
-            out,
-            threshold=min_count,
-            count_cols=["n_stays", "n_open"],
-            derived={
-                "share_open": ["n_stays", "n_open"],
-                **{
-                    col: "n_stays"
-                    for col in (
-                        "median_km",
-                        "median_ci_low",
-                        "median_ci_high",
-                        "median_completed_only",
-                        "understatement_days",
-                        "understatement_share",
-                    )
-                },
-            },
-        )
+        out = publish(out, min_count=min_count)
     return out
