@@ -342,3 +342,66 @@ def test_publish_masks_counts_and_derived_figures_with_the_default_threshold() -
     assert out["share"].isna().tolist() == [True, True, False]
     assert out.attrs["published"] and out.attrs["min_count"] == 11
     assert pk.publish(t, min_count=5)["n"].isna().tolist() == [False, False, False]
+
+
+# ------------------------------------------------------- thresholds on every table that is shown
+@pytest.fixture(scope="module")
+def sample() -> tuple[object, pd.DataFrame]:
+    import pekso_toolkit as pk
+
+    full = pk.load_events(pk.datasets.sample_events_path()).events
+    # a small agency: 25 cases from each office, so that many cells are small
+    cases = full.drop_duplicates("case_id").groupby("office", observed=True).head(25)["case_id"]
+    log = pk.load_events(full[full["case_id"].isin(cases)].astype({"case_id": str}))
+    stays = pk.time_in_stage(log, as_of="2025-06-30", carry=["office"])
+    return log, stays
+
+
+def no_small_counts(table: pd.DataFrame, columns: list[str]) -> bool:
+    values = pd.concat([pd.to_numeric(table[c], errors="coerce") for c in columns])
+    return not ((values > 0) & (values < 11)).any()
+
+
+def test_flow_tables_take_a_threshold(sample: tuple[object, pd.DataFrame]) -> None:
+    import pekso_toolkit as pk
+
+    log, stays = sample
+    raw = pk.transitions(log, as_of="2025-06-30")
+    assert not no_small_counts(raw, ["n", "n_cases"])  # the sample has rare moves
+    assert no_small_counts(pk.transitions(log, as_of="2025-06-30", min_count=11), ["n", "n_cases"])
+    work = pk.wip(stays, as_of="2025-06-30", freq="M", min_count=11)
+    assert no_small_counts(work, ["n_cases", "arrivals", "exits"])
+    assert work["n_cases"].notna().any()
+
+
+def test_bottlenecks_threshold_and_reasons_without_small_counts(
+    sample: tuple[object, pd.DataFrame],
+) -> None:
+    import re
+
+    import pekso_toolkit as pk
+
+    _, stays = sample
+    small = stays
+    table = pk.bottlenecks(small, as_of="2025-06-30", min_count=11)
+    assert no_small_counts(table, ["n_stays", "n_waiting_now", "overdue_now"])
+    for text in table["reason"]:
+        assert not re.search(r"(?<![\d.,])([1-9]|10) (kasus|cases?)\b", text), text
+    # the gate rewrites the reasons of a table made without a threshold
+    gated = pk.publish(pk.bottlenecks(small, as_of="2025-06-30"))
+    assert gated["reason"].tolist() == table["reason"].tolist()
+
+
+def test_overdue_cases_is_internal_and_counts_are_published(
+    sample: tuple[object, pd.DataFrame],
+) -> None:
+    import pekso_toolkit as pk
+
+    _, stays = sample
+    cases = pk.overdue_cases(stays, as_of="2025-06-30")
+    with pytest.raises(pk.PublicationError):
+        pk.publish(cases)
+    counts = pk.overdue_cases(stays, as_of="2025-06-30", min_count=11, by="office")
+    assert "case_id" not in counts.columns
+    assert no_small_counts(counts, ["n_overdue"])
+    assert set(counts["office"]) == set(stays["office"])

@@ -44,6 +44,8 @@ def overdue_cases(
     targets: Mapping[str, float] | None = None,
     model: StageModel | None = None,
     columns: Sequence[str] = ("office", "worker"),
+    min_count: int | None = None,
+    by: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Cases waiting now in a stage for longer than the stage's target.
 
@@ -59,13 +61,23 @@ def overdue_cases(
         Default :meth:`StageModel.default`.
     columns : sequence of str
         Case columns to show when present (never client identity).
+    min_count : int, optional
+        When given, the table that may be published instead of the case list: overdue stays
+        counted per ``by`` group and stage, through the publication gate
+        (:func:`pekso_toolkit.publish`) with this threshold.
+    by : str or list of str, optional
+        Group columns of the counted table (e.g. ``"office"``); only with ``min_count``.
 
     Returns
     -------
     DataFrame
         One row per open stay past its target, most overdue first: ``case_id, stage,
         entered_at, days`` (in the stay unit), ``target_days``, ``days_over`` (``days -
-        target_days``), ``times_target`` (``days / target_days``), then ``columns``.
+        target_days``), ``times_target`` (``days / target_days``), then ``columns``. A list of
+        single cases: ``attrs["internal"]`` is True and the publication gate refuses it.
+
+        With ``min_count``: the ``by`` columns, ``stage`` (every stage with a target),
+        ``n_overdue`` (open stays past target), ``median_days_over`` and ``suppressed``.
     """
     model = model or StageModel.default()
     targets = dict(targets) if targets is not None else model.targets
@@ -80,7 +92,43 @@ def overdue_cases(
     late["times_target"] = late["days"] / late["target_days"]
     keep = ["case_id", "stage", "entered_at", "days", "target_days", "days_over", "times_target"]
     keep += [c for c in columns if c in late.columns and c not in keep]
-    return late[keep].sort_values("times_target", ascending=False).reset_index(drop=True)
+    out = late[keep].sort_values("times_target", ascending=False).reset_index(drop=True)
+    out.attrs["internal"] = True  # one row per case
+    if min_count is None:
+        return out
+    return _overdue_counts(stays, late, as_list(by), targets, min_count)
+
+
+def _overdue_counts(
+    stays: pd.DataFrame,
+    late: pd.DataFrame,
+    keys: list[str],
+    targets: Mapping[str, float],
+    min_count: int,
+) -> pd.DataFrame:
+    """Overdue stays counted per group and stage (every group of the stays, zeros included)."""
+    stages = (
+        [s for s in stays["stage"].cat.categories if s in targets]
+        if hasattr(stays["stage"], "cat")
+        else sorted({str(s) for s in stays["stage"]} & set(targets))
+    )
+    groups = (
+        stays[keys].drop_duplicates().reset_index(drop=True) if keys else pd.DataFrame(index=[0])
+    )
+    grid = groups.merge(pd.DataFrame({"stage": stages}), how="cross")
+    late = late.assign(stage=late["stage"].astype(str))
+    agg = late.groupby([*keys, "stage"], observed=True, dropna=False)["days_over"]
+    counted = pd.DataFrame(
+        {"n_overdue": agg.size(), "median_days_over": agg.median()}
+    ).reset_index()
+    out = grid.merge(counted, on=[*keys, "stage"], how="left")
+    out["n_overdue"] = out["n_overdue"].fillna(0).astype("int64")
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_overdue"],
+        derived={"median_days_over": "n_overdue"},
+        margins=[keys, ["stage"]] if keys else [[]],
+    )
+    return publish(out, min_count=min_count)
 
 
 def forgotten_summary(
