@@ -46,6 +46,7 @@ from pekso_toolkit.plotting import (
     plot_wip,
 )
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.gate import PublicationError, publish
 from pekso_toolkit.publish.pseudonym import pseudonymise
 from pekso_toolkit.stays.conformance import (
     contract_checks,
@@ -80,6 +81,7 @@ __all__ = [
     "PeksoError",
     "PracticeRuleError",
     "ProblemClassifier",
+    "PublicationError",
     "RecordError",
     "ScopeCoverage",
     "Stage",
@@ -112,6 +114,7 @@ __all__ = [
     "plot_survival",
     "plot_wip",
     "pseudonymise",
+    "publish",
     "read_xes",
     "scope_coverage",
     "set_language",

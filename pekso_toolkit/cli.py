@@ -7,7 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import PeksoError
+from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.datasets import write_sample_files
 from pekso_toolkit.report import build_reports, execute_notebook
 
@@ -26,9 +28,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Run the time-in-stage, supervisor and category notebooks on an event log "
         "and write one HTML report (and executed notebook) per notebook.",
     )
-    rep.add_argument("--events", required=True, help="event-log export (.csv, .xlsx, .xes, ...)")
-    rep.add_argument("--as-of", required=True, help="analysis date, YYYY-MM-DD")
+    rep.add_argument("--events", help="your event-log export (.csv, .xlsx, .xes, ...)")
+    rep.add_argument("--store", help="your case store (SQLite file), optional")
+    rep.add_argument("--as-of", help="analysis date, YYYY-MM-DD")
+    rep.add_argument(
+        "--tz", default=DEFAULT_TZ, help="time zone of dates shown: WIB, WITA, WIT or IANA name"
+    )
     rep.add_argument("--out", required=True, help="folder for the reports")
+    rep.add_argument(
+        "--internal",
+        action="store_true",
+        help="internal report: per-case tables included, nothing suppressed (never publish)",
+    )
+    rep.add_argument(
+        "--demo", action="store_true", help="use the synthetic sample data (labelled as such)"
+    )
+    rep.add_argument("--lang", choices=("id", "en"), help="language of messages (default: id)")
     rep.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run = sub.add_parser("notebooks", help="re-execute notebooks in place (outputs are committed)")
     run.add_argument("paths", nargs="+", help="notebook files")
@@ -40,10 +55,18 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``pekso`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
+    lang = getattr(args, "lang", None)
     try:
         if args.command == "report":
             results = build_reports(
-                args.events, as_of=args.as_of, out=args.out, progress=not args.no_progress
+                args.events,
+                as_of=args.as_of,
+                out=args.out,
+                store=args.store,
+                tz=args.tz,
+                internal=args.internal,
+                demo=args.demo,
+                progress=not args.no_progress,
             )
             for result in results:
                 print(f"laporan / report: {result.html}")
@@ -55,8 +78,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in write_sample_files(Path(args.root)):
                 print(f"wrote {path}")
     except PeksoError as exc:
-        print(f"pekso: error: {exc}", file=sys.stderr)
+        print(f"pekso: {exc.message(lang)}", file=sys.stderr)
         return 2
+    except Exception as exc:  # one paragraph, never a traceback
+        print(
+            pick(
+                f"pekso: kesalahan tak terduga ({type(exc).__name__}: {exc}). Periksa berkas "
+                "dan parameter Anda; jika masalah berlanjut, laporkan pesan ini.",
+                f"pekso: unexpected error ({type(exc).__name__}: {exc}). Check your files and "
+                "parameters; if it persists, report this message.",
+                lang,
+            ),
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm.auto import tqdm
 
+from pekso_toolkit.core.config import DEFAULT_TZ, INDONESIAN_TZ
 from pekso_toolkit.core.errors import PeksoError
+from pekso_toolkit.datasets import sample_events_path
 from pekso_toolkit.events.eventlog import load_events
 
 __all__ = [
@@ -38,6 +41,12 @@ REPORT_NOTEBOOKS = (
     "03_bottleneck_supervisor.ipynb",
     "04_kategori_masalah.ipynb",
 )
+
+
+#: Analysis date of the synthetic sample data (demo mode).
+SAMPLE_AS_OF = "2025-06-30"
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class ReportError(PeksoError, ValueError):
@@ -130,7 +139,14 @@ def execute_notebook(
     try:
         client.execute()
     except CellExecutionError as exc:
-        raise ReportError(f"{path.name}: a cell failed:\n{exc}") from None
+        # one line, no traceback: the error's name and message (without terminal colours)
+        what = _ANSI.sub("", f"{exc.ename}: {exc.evalue}").strip()
+        raise ReportError(
+            f"{path.name}: laporan tidak dapat dibuat ({what}). Periksa berkas dan parameter "
+            "Anda; jika masalah berlanjut, laporkan pesan ini.",
+            f"{path.name}: the report could not be built ({what}). Check your files and "
+            "parameters; if it persists, report this message.",
+        ) from None
     _clean(nb)
     if output is not None:
         nbformat.write(nb, Path(output))
@@ -145,6 +161,16 @@ class ReportResult:
     html: Path
 
 
+def _title(nb: nbformat.NotebookNode) -> str:
+    """The report's title: the first heading of the notebook."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return "pekso_toolkit"
+
+
 def _to_html(nb: nbformat.NotebookNode, target: Path) -> None:
     from nbconvert import HTMLExporter
 
@@ -152,51 +178,132 @@ def _to_html(nb: nbformat.NotebookNode, target: Path) -> None:
     exporter.exclude_input = True  # readers see narrative, tables and figures, not code
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
-    body, _ = exporter.from_notebook_node(copy.deepcopy(nb))
+    body, _ = exporter.from_notebook_node(
+        copy.deepcopy(nb), resources={"metadata": {"name": _title(nb)}}
+    )
     target.write_text(body, encoding="utf-8")
 
 
-def _check_parameters(events: Path, as_of: str, out: Path) -> str:
-    if not events.exists():
-        raise ReportError(f"--events: file not found: {events}")
-    if events.is_dir():
-        raise ReportError(f"--events: {events} is a folder; give the export file")
+#: How far after the last event the analysis date may lie.
+MAX_DAYS_AFTER_LAST_EVENT = 365
+
+
+def _fail(message_id: str, message_en: str, field: str) -> ReportError:
+    return ReportError(message_id, message_en, field=field)
+
+
+def _check_path(path: Path | None, option: str) -> None:
+    if path is None:
+        return
+    if not path.exists():
+        raise _fail(
+            f"{option}: berkas {path} tidak ditemukan. Periksa nama dan foldernya.",
+            f"{option}: file not found: {path}. Check its name and folder.",
+            option,
+        )
+    if path.is_dir():
+        raise _fail(
+            f"{option}: {path} adalah folder; berikan berkasnya.",
+            f"{option}: {path} is a folder; give the file itself.",
+            option,
+        )
+
+
+def _check_parameters(
+    events: Path, as_of: str, out: Path, *, store: Path | None = None, tz: str = DEFAULT_TZ
+) -> str:
+    """Check every parameter before any notebook runs; returns the analysis date."""
+    _check_path(events, "--events")
+    _check_path(store, "--store")
     try:
-        day = dt.date.fromisoformat(str(as_of))
+        day = dt.date.fromisoformat(str(as_of).strip())
     except ValueError:
-        raise ReportError(f"--as-of: {as_of!r} is not a date; write it as YYYY-MM-DD") from None
+        raise _fail(
+            f"--as-of: {as_of!r} bukan tanggal. Tulis sebagai TTTT-BB-HH, misalnya 2025-06-30.",
+            f"--as-of: {as_of!r} is not a date. Write it as YYYY-MM-DD, e.g. 2025-06-30.",
+            "--as-of",
+        ) from None
     if out.exists() and not out.is_dir():
-        raise ReportError(f"--out: {out} exists and is not a folder")
-    log = load_events(events)  # unreadable files fail here, before any notebook runs
+        raise _fail(
+            f"--out: {out} sudah ada dan bukan folder. Pilih folder lain untuk laporan.",
+            f"--out: {out} exists and is not a folder. Choose another folder for the reports.",
+            "--out",
+        )
+    log = load_events(events, tz=tz)  # unreadable files fail here, before any notebook runs
     if log.n_events == 0:
-        raise ReportError(f"--events: {events} holds no usable events; see its load report")
-    first = log.events["timestamp"].min().date()
+        raise _fail(
+            f"--events: tidak ada satu baris pun yang dapat dipakai di {events.name}; semua baris "
+            "ditolak. Periksa nama kolom (case_id, stage, timestamp) dan format tanggalnya.",
+            f"--events: no row of {events.name} could be used; every row was rejected. Check "
+            "the column names (case_id, stage, timestamp) and the date format.",
+            "--events",
+        )
+    stamps = log.events["timestamp"].dt.tz_convert(tz)
+    first, last = stamps.min().date(), stamps.max().date()
     if day < first:
-        raise ReportError(
-            f"--as-of {day} is before the first event of the log ({first}); pick a later date"
+        raise _fail(
+            f"--as-of {day} jatuh sebelum kejadian pertama dalam data ({first}). Pilih tanggal "
+            f"antara {first} dan {last}.",
+            f"--as-of {day} is before the first event in the data ({first}). Pick a date "
+            f"between {first} and {last}.",
+            "--as-of",
+        )
+    if (day - last).days > MAX_DAYS_AFTER_LAST_EVENT:
+        raise _fail(
+            f"--as-of {day} lebih dari setahun setelah kejadian terakhir dalam data ({last}). "
+            "Apakah ekspornya lengkap? Pilih tanggal ekspor, biasanya tidak lama setelah "
+            f"{last}.",
+            f"--as-of {day} is more than a year after the last event in the data ({last}). Is "
+            f"the export complete? Pick the export date, usually shortly after {last}.",
+            "--as-of",
+        )
+    closed = log.model.closed_id
+    if closed is not None and not (log.events["stage"].astype(str) == closed).any():
+        raise _fail(
+            f"--events: tidak ada satu kasus pun yang ditutup (tahap '{closed}') dalam "
+            f"{events.name}. Periksa apakah penutupan kasus ikut diekspor, atau pemetaan nama "
+            "tahapnya.",
+            f"--events: no case in {events.name} was ever closed (stage '{closed}'). Check "
+            "that case closures are part of the export, or the mapping of stage names.",
+            "--events",
         )
     return day.isoformat()
 
 
 def build_reports(
-    events: str | Path,
+    events: str | Path | None = None,
     *,
-    as_of: str,
+    as_of: str | None = None,
     out: str | Path,
+    store: str | Path | None = None,
+    tz: str = DEFAULT_TZ,
+    internal: bool = False,
+    demo: bool = False,
     notebooks: Sequence[str] = REPORT_NOTEBOOKS,
     progress: bool = True,
 ) -> list[ReportResult]:
-    """Execute the report notebooks on an event log and write HTML reports.
+    """Execute the report notebooks on the user's event log (and case store); write HTML.
 
     Parameters
     ----------
     events : path
         The event-log export (any format :func:`pekso_toolkit.load_events` reads, with the
-        default column names ``case_id, stage, timestamp``).
+        default column names ``case_id, stage, timestamp``). Required unless ``demo``.
     as_of : str
-        Analysis date, ``YYYY-MM-DD``.
+        Analysis date, ``YYYY-MM-DD``; between the first event and a year after the last.
+        Required unless ``demo``.
     out : path
         Folder for the reports (created when missing).
+    store : path, optional
+        The agency's case store (SQLite). Without it the sections that need it are left out,
+        with one sentence saying so.
+    tz : str
+        Time zone of the dates shown (``"WIB"``, ``"WITA"``, ``"WIT"`` or an IANA name).
+    internal : bool
+        Internal report: per-case tables (case timelines, overdue case lists) are included and
+        nothing is suppressed. Never publish it.
+    demo : bool
+        Use the synthetic sample data (events and store) and label every report as such.
     notebooks : sequence of str
         Notebook file names in the notebooks folder (default: 02, 03 and 04).
     progress : bool
@@ -212,20 +319,39 @@ def build_reports(
     ReportError
         On bad parameters (checked before any notebook runs) or a failing notebook.
     """
+    if demo:
+        events = events if events is not None else sample_events_path()
+        as_of = as_of or SAMPLE_AS_OF
+    if events is None or as_of is None:
+        raise _fail(
+            "Berikan berkas ekspor Anda (--events) dan tanggal analisis (--as-of), atau "
+            "--demo untuk melihat contoh dengan data sintetis.",
+            "Give your export file (--events) and the analysis date (--as-of), or --demo to "
+            "see an example on synthetic data.",
+            "--events",
+        )
+    tz = INDONESIAN_TZ.get(tz.upper(), tz)
     events, out = Path(events).resolve(), Path(out)
-    as_of = _check_parameters(events, as_of, out)
+    store_path = Path(store).resolve() if store is not None else None
+    as_of = _check_parameters(events, as_of, out, store=store_path, tz=tz)
     folder = notebooks_dir()
     missing = [name for name in notebooks if not (folder / name).exists()]
     if missing:
         raise ReportError(f"notebook(s) not found in {folder}: {', '.join(missing)}")
     out.mkdir(parents=True, exist_ok=True)
+    parameters = {
+        "EVENTS_PATH": str(events),
+        "STORE_PATH": str(store_path) if store_path else None,
+        "AS_OF": as_of,
+        "TZ": tz,
+        "INTERNAL": internal,
+        "DEMO": demo,
+    }
     results = []
     bar = tqdm(notebooks, desc="laporan / reports", unit="notebook", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        nb = execute_notebook(
-            folder / name, parameters={"EVENTS_PATH": str(events), "AS_OF": as_of}
-        )
+        nb = execute_notebook(folder / name, parameters=parameters)
         stem = Path(name).stem
         nb_path, html_path = out / f"{stem}.ipynb", out / f"{stem}.html"
         nbformat.write(nb, nb_path)

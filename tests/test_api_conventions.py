@@ -28,11 +28,14 @@ import pekso_toolkit as pk
 FIRST_ARGUMENT_NAMES = frozenset(
     {
         "cases",  # the case table (one row per case)
+        "checks",  # per-case checks of the forgotten steps (pk.forgotten_steps) or a store
         "data",  # a plot's input when it takes either a summary or stays
+        "deviations",  # output of pk.deviations
         "events",  # an event table
         "flags",  # the store's flags table
         "lang",  # a language code
         "log",  # an event log (EventLog or frame)
+        "log_or_store",  # an event log or a CaseStore (stage deviations or all practice rules)
         "path",  # a file
         "problems",  # the store's problems table
         "source",  # a file or frame to read
@@ -54,6 +57,9 @@ POSITIONAL_PAIRS: dict[str, tuple[str, ...]] = {
     "ProblemClassifier.score": ("texts", "codes"),
     "ProblemClassifier.evaluate": ("texts", "codes"),
 }
+
+#: The publication gate is where the default threshold (core.config.MIN_COUNT) applies.
+PUBLICATION_GATE = frozenset({"publish"})
 
 #: Lookups ``label(code, lang)`` may take the language positionally.
 POSITIONAL_OK = frozenset({"lang"})
@@ -112,7 +118,11 @@ def violations_of(qualname: str, func: Callable[..., Any], *, method: bool = Fal
     by_name = {p.name: p for p in params}
     if "as_of" in by_name and by_name["as_of"].default is not None:
         found.append(f"{qualname}: as_of does not default to None")
-    if "min_count" in by_name and by_name["min_count"].default is not None:
+    if (
+        "min_count" in by_name
+        and by_name["min_count"].default is not None
+        and qualname not in PUBLICATION_GATE
+    ):
         found.append(f"{qualname}: min_count does not default to None")
     if not method and "by" in by_name and not _is_by_annotation(by_name["by"].annotation):
         found.append(f"{qualname}: by is not str | list[str] | None")

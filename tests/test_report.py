@@ -69,3 +69,43 @@ def test_an_unreadable_export_is_refused_with_the_loader_message(tmp_path: Path)
     with pytest.raises(Exception, match="no column 'case_id'"):
         build_reports(broken, as_of="2025-03-31", out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _write(path: Path, rows: list[str]) -> Path:
+    path.write_text("case_id,stage,timestamp,office\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_dates_outside_the_data_are_refused_in_one_paragraph(
+    small_log: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for as_of, words in (("2999-01-01", "more than a year"), ("2026-09-01", "more than a year")):
+        with pytest.raises(ReportError, match=words):
+            build_reports(small_log, as_of=as_of, out=tmp_path / "out")
+    code = main(["report", "--events", str(small_log), "--as-of", "2999-01-01", "--out", "x"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err and "\x1b[" not in err
+    assert "lebih dari setahun" in err and "more than a year" not in err  # Indonesian first
+    code = main(
+        ["report", "--events", str(small_log), "--as-of", "2999-01-01", "--out", "x"]
+        + ["--lang", "en"]
+    )
+    assert code != 0 and "more than a year" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_log_without_closed_cases_or_usable_rows_is_refused(tmp_path: Path) -> None:
+    never = _write(
+        tmp_path / "terbuka.csv",
+        [f"K{i},proses_awal,2025-01-0{1 + i % 5} 09:00,A" for i in range(30)],
+    )
+    with pytest.raises(ReportError, match="was ever closed"):
+        build_reports(never, as_of="2025-03-31", out=tmp_path / "out")
+    rejected = _write(
+        tmp_path / "ditolak.csv", [f"K{i},proses_awal,bukan tanggal,A" for i in range(5)]
+    )
+    with pytest.raises(Exception, match="rejected|no usable|ditolak"):
+        build_reports(rejected, as_of="2025-03-31", out=tmp_path / "out")
+    with pytest.raises(ReportError, match="--demo"):
+        build_reports(None, as_of=None, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -12,6 +12,7 @@ import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.publish.gate import publication_spec, publish
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import _log_tz, events_and_model, time_in_stage, to_utc
 from pekso_toolkit.stays.engine import connect, register_frame, transition_counts
@@ -37,6 +38,7 @@ def wip(
     as_of: Any = None,
     freq: str = "W",
     model: StageModel | None = None,
+    min_count: int | None = None,
 ) -> pd.DataFrame:
     """Work in progress: cases in each stage at the end of each period, with arrivals and exits.
 
@@ -51,6 +53,9 @@ def wip(
         ``"M"``, ``"Q"``, ``"Y"``.
     model : StageModel, optional
         Stage model of a DataFrame input.
+    min_count : int, optional
+        Publish through the gate (:func:`pekso_toolkit.publish`) with this threshold: small
+        counts masked (totals per period are taken as published).
 
     Returns
     -------
@@ -115,7 +120,10 @@ def wip(
     out = pd.concat(frames, ignore_index=True)
     out = out.sort_values(["period_end", "stage"], kind="stable", ignore_index=True)
     out.attrs = {"as_of": when, "freq": freq}
-    return out
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_cases", "arrivals", "exits"], margins=[["period_end"]]
+    )
+    return out if min_count is None else publish(out, min_count=min_count)
 
 
 def transitions(
@@ -123,6 +131,7 @@ def transitions(
     *,
     as_of: Any = None,
     model: StageModel | None = None,
+    min_count: int | None = None,
 ) -> pd.DataFrame:
     """Moves between stages and states, counted, including rework and reopenings.
 
@@ -137,6 +146,9 @@ def transitions(
         Ignore events after this instant (default: use every event).
     model : StageModel, optional
         Stage model of a DataFrame input.
+    min_count : int, optional
+        Publish through the gate (:func:`pekso_toolkit.publish`) with this threshold: small
+        counts masked (moves out of each stage are taken as published totals).
 
     Returns
     -------
@@ -189,4 +201,7 @@ def transitions(
             "n_cases": n_cases[found].astype(np.int64),
         }
     )
-    return out
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n", "n_cases"], margins=[["from_stage"]]
+    )
+    return out if min_count is None else publish(out, min_count=min_count)

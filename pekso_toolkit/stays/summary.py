@@ -21,7 +21,7 @@ from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import bilingual
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.gate import publication_spec, publish
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import (
     to_utc,
@@ -204,10 +204,12 @@ def stage_summary(
         Target days per stage (default: the stage model's targets). Compare like with like: the
         targets are in the model's ``target_unit``; ``days`` in the unit of ``time_in_stage``.
     min_count : int, optional
-        When given, the table goes through
-        :func:`~pekso_toolkit.publish.disclosure.suppress_small_cells` with ``threshold=min_count``:
-        ``n_stays`` and ``n_open`` below it are masked, with the figures computed from them and
-        complementary cells (blocks: each group, and each stage across groups).
+        When given, the table goes through the publication gate :func:`~pekso_toolkit.publish`
+        with this threshold: ``n_stays`` and ``n_open`` below it are masked, and ``n_open`` when
+        the finished stays (``n_stays - n_open``) are fewer; the figures computed from them
+        (``mean_days_completed`` also from the finished stays) and complementary cells (blocks:
+        each group, and each stage across groups) are masked too. Without it the table carries
+        ``attrs["publication"]`` so that ``pk.publish(table)`` applies the same rules.
     model : StageModel, optional
         Stage order and targets (default: those recorded on ``stays`` by ``time_in_stage``).
     alpha : float
@@ -295,18 +297,23 @@ def stage_summary(
     table["target_days"] = np.tile(target_arr, n_group)
     table["overdue_share"] = overdue
     table.attrs = {k: v for k, v in stays.attrs.items() if k in ("as_of", "days")}
+    # every figure of a row is computed from its stays (the target is not); the mean of finished
+    # stays also from the open ones (n_stays - n_open finished stays)
+    not_derived = ("stage", "n_stays", "n_open", "target_days")
+    derived: dict[str, str | list[str]] = {
+        c: "n_stays" for c in SUMMARY_COLUMNS if c not in not_derived
+    }
+    derived["mean_days_completed"] = ["n_stays", "n_open"]
+    margins: list[str | list[str]] = [by_cols, ["stage"]] if by_cols else [[]]
+    spec = publication_spec(
+        count_cols=["n_stays", "n_open"],
+        derived=derived,
+        margins=margins,
+        complements={"n_open": "n_stays"},
+    )
+    table.attrs["publication"] = spec
     if min_count is not None:
-        # every figure of a row is computed from its stays (the target is not)
-        not_derived = ("stage", "n_stays", "n_open", "target_days")
-        derived = {c: "n_stays" for c in SUMMARY_COLUMNS if c not in not_derived}
-        margins: list[str | list[str]] = [by_cols, ["stage"]] if by_cols else [[]]
-        table = suppress_small_cells(
-            table,
-            threshold=min_count,
-            count_cols=["n_stays", "n_open"],
-            derived=derived,
-            margins=margins,
-        )
+        table = publish(table, min_count=min_count)
     return table
 
 
@@ -386,30 +393,42 @@ def _num_en(x: float, digits: int = 0) -> str:
 def _reason(row: Mapping[str, Any]) -> str:
     median, ratio = row["median_days"], row["ratio_to_target"]
     waiting, overdue, score = row["n_waiting_now"], row["overdue_now"], row["score"]
+    hidden = str(row.get("suppressed") or "")
+    if pd.isna(row["n_stays"]):  # masked by the publication gate: no figure from it is shown
+        return bilingual(
+            "sedikit kasus: angka disembunyikan untuk melindungi klien",
+            "few cases: figures withheld to protect clients",
+        )
     if row["n_stays"] == 0:
         return bilingual("belum ada kasus di tahap ini", "no cases in this stage yet")
     parts_id: list[str] = []
     parts_en: list[str] = []
-    if np.isfinite(median):
+    if "median_days" in hidden:
+        parts_id.append("median disembunyikan")
+        parts_en.append("median withheld")
+    elif np.isfinite(median):
         digits = 0 if median >= 10 else 1
         text_id = f"median {_num_id(median, digits)} hari"
         text_en = f"median {_num_en(median, digits)} days"
         if np.isfinite(ratio):
             text_id += f", {_num_id(ratio, 1)}× target"
             text_en += f", {_num_en(ratio, 1)}× target"
+        parts_id.append(text_id)
+        parts_en.append(text_en)
     else:
-        text_id = "median belum tercapai (lebih dari separuh masih berjalan)"
-        text_en = "median not reached yet (more than half still open)"
-    parts_id.append(text_id)
-    parts_en.append(text_en)
-    wait_id = f"{_num_id(waiting)} kasus menunggu sekarang"
-    wait_en = f"{_num_en(waiting)} case{'s' if waiting != 1 else ''} waiting now"
-    if overdue:
+        parts_id.append("median belum tercapai (lebih dari separuh masih berjalan)")
+        parts_en.append("median not reached yet (more than half still open)")
+    if pd.isna(waiting):
+        wait_id, wait_en = "jumlah kasus menunggu disembunyikan", "number waiting withheld"
+    else:
+        wait_id = f"{_num_id(waiting)} kasus menunggu sekarang"
+        wait_en = f"{_num_en(waiting)} case{'s' if waiting != 1 else ''} waiting now"
+    if pd.notna(overdue) and overdue:
         wait_id += f" ({_num_id(overdue)} lewat target)"
         wait_en += f" ({_num_en(overdue)} past target)"
     parts_id.append(wait_id)
     parts_en.append(wait_en)
-    if score > 0:
+    if pd.notna(score) and score > 0:
         parts_id.append(f"{_num_id(100 * score)}% dari hari lewat target")
         parts_en.append(f"{_num_en(100 * score)}% of days past target")
     return bilingual("; ".join(parts_id), "; ".join(parts_en))
@@ -422,6 +441,7 @@ def bottlenecks(
     by: str | Sequence[str] | None = None,
     targets: Mapping[str, float] | None = None,
     model: StageModel | None = None,
+    min_count: int | None = None,
 ) -> pd.DataFrame:
     """Stages ranked by how much they hold cases up, with the figures behind the rank.
 
@@ -449,6 +469,11 @@ def bottlenecks(
         Target days (default: the stage model's).
     model : StageModel, optional
         Stage order and targets (default: those recorded on ``stays``).
+    min_count : int, optional
+        When given, the table goes through the publication gate (:func:`pekso_toolkit.publish`)
+        with this threshold: small counts (``n_stays``, ``n_waiting_now``, ``overdue_now``),
+        small complements and the figures computed from them are masked, and the reason texts
+        are written without them.
 
     Returns
     -------
@@ -502,7 +527,22 @@ def bottlenecks(
         ["_group", "score", "share_of_time"], ascending=[True, False, False], kind="stable"
     )
     out.insert(len(by_cols), "rank", out.groupby("_group").cumcount().to_numpy() + 1)
-    out["reason"] = pd.array([_reason(r) for r in out.to_dict("records")], dtype="string")
+    out["reason"] = _reasons(out)
     out = out.drop(columns="_group").reset_index(drop=True)
-    out.attrs = dict(summary.attrs)
+    out.attrs = {k: v for k, v in summary.attrs.items() if k != "publication"}
+    figures = ("median_days", "ratio_to_target", "share_of_time", "days_past_target", "score")
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_stays", "n_waiting_now", "overdue_now"],
+        derived={c: "n_stays" for c in figures},
+        margins=[by_cols, ["stage"]] if by_cols else [[]],
+        complements={"n_waiting_now": "n_stays", "overdue_now": "n_waiting_now"},
+        rewrite={"reason": _reasons},
+    )
+    if min_count is not None:
+        out = publish(out, min_count=min_count)
     return out
+
+
+def _reasons(table: pd.DataFrame) -> pd.api.extensions.ExtensionArray:
+    """The ``reason`` texts of a bottleneck table (masked figures are not written)."""
+    return pd.array([_reason(r) for r in table.to_dict("records")], dtype="string")

@@ -17,7 +17,7 @@ from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import FORGOTTEN, StageModel
 from pekso_toolkit.events.eventlog import EventLog
-from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.gate import publication_spec, publish
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.conformance import forgotten_steps
 from pekso_toolkit.stays.durations import to_utc
@@ -39,6 +39,8 @@ def overdue_cases(
     targets: Mapping[str, float] | None = None,
     model: StageModel | None = None,
     columns: Sequence[str] = ("office", "worker"),
+    min_count: int | None = None,
+    by: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Cases waiting now in a stage for longer than the stage's target.
 
@@ -54,13 +56,23 @@ def overdue_cases(
         Default :meth:`StageModel.default`.
     columns : sequence of str
         Case columns to show when present (never client identity).
+    min_count : int, optional
+        When given, the table that may be published instead of the case list: overdue stays
+        counted per ``by`` group and stage, through the publication gate
+        (:func:`pekso_toolkit.publish`) with this threshold.
+    by : str or list of str, optional
+        Group columns of the counted table (e.g. ``"office"``); only with ``min_count``.
 
     Returns
     -------
     DataFrame
         One row per open stay past its target, most overdue first: ``case_id, stage,
         entered_at, days`` (in the stay unit), ``target_days``, ``days_over`` (``days -
-        target_days``), ``times_target`` (``days / target_days``), then ``columns``.
+        target_days``), ``times_target`` (``days / target_days``), then ``columns``. A list of
+        single cases: ``attrs["internal"]`` is True and the publication gate refuses it.
+
+        With ``min_count``: the ``by`` columns, ``stage`` (every stage with a target),
+        ``n_overdue`` (open stays past target), ``median_days_over`` and ``suppressed``.
     """
     model = model or StageModel.default()
     targets = dict(targets) if targets is not None else model.targets
@@ -75,7 +87,43 @@ def overdue_cases(
     late["times_target"] = late["days"] / late["target_days"]
     keep = ["case_id", "stage", "entered_at", "days", "target_days", "days_over", "times_target"]
     keep += [c for c in columns if c in late.columns and c not in keep]
-    return late[keep].sort_values("times_target", ascending=False).reset_index(drop=True)
+    out = late[keep].sort_values("times_target", ascending=False).reset_index(drop=True)
+    out.attrs["internal"] = True  # one row per case
+    if min_count is None:
+        return out
+    return _overdue_counts(stays, late, as_list(by), targets, min_count)
+
+
+def _overdue_counts(
+    stays: pd.DataFrame,
+    late: pd.DataFrame,
+    keys: list[str],
+    targets: Mapping[str, float],
+    min_count: int,
+) -> pd.DataFrame:
+    """Overdue stays counted per group and stage (every group of the stays, zeros included)."""
+    stages = (
+        [s for s in stays["stage"].cat.categories if s in targets]
+        if hasattr(stays["stage"], "cat")
+        else sorted({str(s) for s in stays["stage"]} & set(targets))
+    )
+    groups = (
+        stays[keys].drop_duplicates().reset_index(drop=True) if keys else pd.DataFrame(index=[0])
+    )
+    grid = groups.merge(pd.DataFrame({"stage": stages}), how="cross")
+    late = late.assign(stage=late["stage"].astype(str))
+    agg = late.groupby([*keys, "stage"], observed=True, dropna=False)["days_over"]
+    counted = pd.DataFrame(
+        {"n_overdue": agg.size(), "median_days_over": agg.median()}
+    ).reset_index()
+    out = grid.merge(counted, on=[*keys, "stage"], how="left")
+    out["n_overdue"] = out["n_overdue"].fillna(0).astype("int64")
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_overdue"],
+        derived={"median_days_over": "n_overdue"},
+        margins=[keys, ["stage"]] if keys else [[]],
+    )
+    return publish(out, min_count=min_count)
 
 
 def forgotten_summary(
@@ -142,14 +190,14 @@ def forgotten_summary(
     out = out.sort_values(
         [*keys, "item"], key=lambda s: s.map(order) if s.name == "item" else s, kind="stable"
     ).reset_index(drop=True)
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_reached", "n_forgotten"],
+        derived={"share": ["n_forgotten", "n_reached"]},
+        margins=["item"],  # each item's counts add up over the groups, not across items
+        complements={"n_forgotten": "n_reached"},  # n_reached - n_forgotten is a count too
+    )
     if min_count is not None:
-        out = suppress_small_cells(
-            out,
-            threshold=min_count,
-            count_cols=["n_reached", "n_forgotten"],
-            derived={"share": ["n_forgotten", "n_reached"]},
-            margins=["item"],  # each item's counts add up over the groups, not across items
-        )
+        out = publish(out, min_count=min_count)
     return out
 
 
@@ -257,24 +305,17 @@ def censoring_bias(
     )
     out["understatement_days"] = out["median_km"] - out["median_completed_only"]
     out["understatement_share"] = out["understatement_days"] / out["median_km"]
+    km = ("median_km", "median_ci_low", "median_ci_high")
+    naive_cols = ("median_completed_only", "understatement_days", "understatement_share")
+    out.attrs["publication"] = publication_spec(
+        count_cols=["n_stays", "n_open"],
+        derived={  # the naive figures come from the n_stays - n_open finished stays
+            "share_open": ["n_stays", "n_open"],
+            **{col: "n_stays" for col in km},
+            **{col: ["n_stays", "n_open"] for col in naive_cols},
+        },
+        complements={"n_open": "n_stays"},
+    )
     if min_count is not None:
-        out = suppress_small_cells(
-            out,
-            threshold=min_count,
-            count_cols=["n_stays", "n_open"],
-            derived={
-                "share_open": ["n_stays", "n_open"],
-                **{
-                    col: "n_stays"
-                    for col in (
-                        "median_km",
-                        "median_ci_low",
-                        "median_ci_high",
-                        "median_completed_only",
-                        "understatement_days",
-                        "understatement_share",
-                    )
-                },
-            },
-        )
+        out = publish(out, min_count=min_count)
     return out
