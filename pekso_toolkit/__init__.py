@@ -46,6 +46,7 @@ from pekso_toolkit.plotting import (
 )
 from pekso_toolkit.publish.disclosure import suppress_small_cells
 from pekso_toolkit.publish.pseudonym import pseudonymise
+from pekso_toolkit.stays.drivers import compare_groups, stage_drivers
 from pekso_toolkit.stays.durations import time_in_stage, working_days
 from pekso_toolkit.stays.exits import exit_fits, stage_exits
 from pekso_toolkit.stays.flow import transitions, wip
@@ -82,6 +83,7 @@ __all__ = [
     "TaxonomyError",
     "bottlenecks",
     "category_summary",
+    "compare_groups",
     "censoring_bias",
     "datasets",
     "evaluate_suggestions",
@@ -103,6 +105,7 @@ __all__ = [
     "scope_coverage",
     "set_language",
     "skipped_analysis",
+    "stage_drivers",
     "stage_exits",
     "stage_summary",
     "suppress_small_cells",

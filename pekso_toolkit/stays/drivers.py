@@ -112,7 +112,9 @@ def _stages_wanted(
     wanted = stage_ids if stage is None else as_list(stage)
     unknown = [s for s in wanted if s not in stage_ids]
     if unknown:
-        raise KeyError(f"stage {unknown[0]!r} is not a helping stage; known: {', '.join(stage_ids)}")
+        raise KeyError(
+            f"stage {unknown[0]!r} is not a helping stage; known: {', '.join(stage_ids)}"
+        )
     return wanted
 
 
@@ -293,9 +295,7 @@ def _sentence(
     parts = []
     for lang, stage_label in zip(("id", "en"), stage_labels):
         if ref is None:
-            who = (
-                f"setiap tambahan 1 pada {cov}" if lang == "id" else f"each additional 1 of {cov}"
-            )
+            who = f"setiap tambahan 1 pada {cov}" if lang == "id" else f"each additional 1 of {cov}"
         else:
             who = f"kasus {cov} = {level}" if lang == "id" else f"cases with {cov} = {level}"
         than = ""
@@ -517,7 +517,9 @@ def _drivers_of_stage(
                 f"{cluster_col}"
             )
     # covariates whose levels never differ in this stage (one level only) cannot enter
-    usable = [c for c in covariates if design.columns[c] and df[design.dummies([c])].std().gt(0).all()]
+    usable = [
+        c for c in covariates if design.columns[c] and df[design.dummies([c])].std().gt(0).all()
+    ]
     for cov in covariates:
         if cov not in usable:
             notes.append(
@@ -792,4 +794,3 @@ def compare_groups(
             margins=[["stage", "comparison"]],
         )
     return table
-
