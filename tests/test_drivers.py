@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from lifelines.statistics import logrank_test
 from scipy.stats import binom
+from simlog import simulate_effect
 
 import pekso_toolkit as pk
 from pekso_toolkit.stays.drivers import COMPARE_COLUMNS, DRIVER_COLUMNS
-from tests.simlog import simulate_effect
 
 
 def _stays(n: int, seed: int, **kwargs: object) -> pd.DataFrame:
