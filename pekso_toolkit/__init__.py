@@ -40,6 +40,8 @@ from pekso_toolkit.events.eventlog import EventLog, LoadReport, load_events, rea
 from pekso_toolkit.plotting import (
     plot_bottlenecks,
     plot_case_timeline,
+    plot_dotted_chart,
+    plot_process_map,
     plot_stage_durations,
     plot_stage_exits,
     plot_survival,
@@ -54,9 +56,11 @@ from pekso_toolkit.stays.conformance import (
     deviations,
     forgotten_steps,
 )
+from pekso_toolkit.stays.drivers import compare_groups, stage_drivers
 from pekso_toolkit.stays.durations import time_in_stage, working_days
 from pekso_toolkit.stays.exits import exit_fits, stage_exits
 from pekso_toolkit.stays.flow import transitions, wip
+from pekso_toolkit.stays.process import case_durations, process_map
 from pekso_toolkit.stays.summary import bottlenecks, stage_summary, survival_fits
 from pekso_toolkit.stays.supervision import (
     censoring_bias,
@@ -92,8 +96,10 @@ __all__ = [
     "Taxonomy",
     "TaxonomyError",
     "bottlenecks",
+    "case_durations",
     "category_summary",
     "censoring_bias",
+    "compare_groups",
     "contract_checks",
     "datasets",
     "deviation_summary",
@@ -109,16 +115,20 @@ __all__ = [
     "overdue_cases",
     "plot_bottlenecks",
     "plot_case_timeline",
+    "plot_dotted_chart",
+    "plot_process_map",
     "plot_stage_durations",
     "plot_stage_exits",
     "plot_survival",
     "plot_wip",
+    "process_map",
     "pseudonymise",
     "publish",
     "read_xes",
     "scope_coverage",
     "set_language",
     "skipped_analysis",
+    "stage_drivers",
     "stage_exits",
     "stage_summary",
     "suppress_small_cells",

@@ -151,3 +151,98 @@ HAND = [
     ("D", "ditutup", "2024-01-05 00:00"),
     ("D", "dibuka_kembali", "2024-03-08 00:00"),
 ]
+
+
+def simulate_effect(
+    n_cases: int,
+    *,
+    seed: int,
+    ratio: float = 2.0,
+    distribution: str = "exponential",
+    shape: float = 1.5,
+    median: float = 10.0,
+    rework: float = 0.0,
+    as_of: str = "2024-06-30",
+    span_days: float = 365.0,
+) -> SimLog:
+    """Cases whose assessment (``asesmen``) time depends on a known covariate.
+
+    Each case has ``risk`` (tinggi 30 %, sedang 40 %, rendah 30 %) and ``shift`` (pagi / sore,
+    half each, no effect). Assessment times are exponential or Weibull (``shape``) with median
+    ``median`` days, multiplied by ``ratio`` for risk ``tinggi``: the true median ratio
+    tinggi / rendah is ``ratio`` and, as a change of time scale, the effect is proportional
+    hazards (hazard ratio ``ratio ** -shape``; ``shape`` 1 for exponential). A share ``rework``
+    of cases goes back to intake once and has a second assessment stay (same distribution).
+    Other stages follow DISTRIBUTIONS; cases start uniformly in the ``span_days`` before
+    ``as_of`` and are censored there. ``truth`` has one row per case (risk, shift, the drawn
+    assessment days of the first stay).
+    """
+    rng = np.random.default_rng(seed)
+    as_of_ts = pd.Timestamp(as_of).tz_localize("Asia/Jakarta").tz_convert("UTC")
+    end = as_of_ts.value
+    start = rng.integers(end - int(span_days * NS_PER_DAY), end, n_cases)
+    risk = rng.choice(np.array(["tinggi", "sedang", "rendah"]), n_cases, p=[0.3, 0.4, 0.3])
+    shift = rng.choice(np.array(["pagi", "sore"]), n_cases)
+    k = 1.0 if distribution == "exponential" else shape
+    scale = median / np.log(2) ** (1 / k) * np.where(risk == "tinggi", ratio, 1.0)
+
+    def assess() -> np.ndarray:
+        return scale * rng.weibull(k, n_cases)
+
+    first = assess()
+    redo = rng.random(n_cases) < rework
+    second = assess()
+    plan = [
+        ("proses_awal", draw_days(rng, "proses_awal", n_cases), np.ones(n_cases, bool)),
+        ("asesmen", first, np.ones(n_cases, bool)),
+        ("proses_awal", draw_days(rng, "proses_awal", n_cases), redo),
+        ("asesmen", second, redo),
+        ("analisa_masalah", draw_days(rng, "analisa_masalah", n_cases), np.ones(n_cases, bool)),
+        ("intervensi", draw_days(rng, "intervensi", n_cases), np.ones(n_cases, bool)),
+        ("terminasi", draw_days(rng, "terminasi", n_cases), np.ones(n_cases, bool)),
+    ]
+    clock = start.astype(np.int64)
+    parts = []
+    for stage, days, used in plan:
+        parts.append((stage, clock.copy(), used))
+        clock = clock + np.where(used, (days * NS_PER_DAY).astype(np.int64), 0)
+    parts.append(("ditutup", clock.copy(), np.ones(n_cases, bool)))
+    model = StageModel.default()
+    width = max(6, len(str(n_cases)))
+    case_ids = np.array([f"K{i:0{width}d}" for i in range(n_cases)], dtype=object)
+    frames = []
+    for order, (stage, when, used) in enumerate(parts):
+        idx = np.flatnonzero(used)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "case_num": idx,
+                    "order": order,
+                    "stage": stage,
+                    "t": when[idx],
+                }
+            )
+        )
+    ev = pd.concat(frames, ignore_index=True).sort_values(["case_num", "order"], kind="stable")
+    ev = ev[ev["t"] <= end]  # the future is not in the log
+    num = ev["case_num"].to_numpy()
+    events = pd.DataFrame(
+        {
+            "case_id": pd.array(case_ids[num], dtype="string"),
+            "stage": pd.Categorical(ev["stage"].to_numpy(), dtype=model.dtype),
+            "timestamp": pd.DatetimeIndex(ev["t"].to_numpy().view("datetime64[ns]")).tz_localize(
+                "UTC"
+            ),
+            "risk": pd.array(risk[num], dtype="string"),
+            "shift": pd.array(shift[num], dtype="string"),
+        }
+    ).reset_index(drop=True)
+    truth = pd.DataFrame(
+        {
+            "case_id": pd.array(case_ids, dtype="string"),
+            "risk": risk,
+            "shift": shift,
+            "assessment_days": first,
+        }
+    )
+    return SimLog(events=events, truth=truth, as_of=as_of_ts)

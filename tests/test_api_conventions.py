@@ -90,11 +90,13 @@ def _public_callables() -> Iterator[tuple[str, Callable[..., Any], bool]]:
                     yield f"{name}.{attr}", func, True
 
 
-def _is_by_annotation(annotation: Any) -> bool:
+def _is_by_annotation(annotation: Any, *, required: bool = False) -> bool:
+    """``str | list[str] | None``; a required ``by`` (a grouping the function cannot do
+    without, e.g. ``compare_groups``) is ``str | list[str]``."""
     text = str(annotation).replace(" ", "")
     parts = set(text.split("|"))
     has_list = any(p.startswith(("list[str]", "Sequence[str]")) for p in parts)
-    return "str" in parts and "None" in parts and has_list
+    return "str" in parts and ("None" in parts or required) and has_list
 
 
 def violations_of(qualname: str, func: Callable[..., Any], *, method: bool = False) -> list[str]:
@@ -124,7 +126,14 @@ def violations_of(qualname: str, func: Callable[..., Any], *, method: bool = Fal
         and qualname not in PUBLICATION_GATE
     ):
         found.append(f"{qualname}: min_count does not default to None")
-    if not method and "by" in by_name and not _is_by_annotation(by_name["by"].annotation):
+    if (
+        not method
+        and "by" in by_name
+        and not _is_by_annotation(
+            by_name["by"].annotation,
+            required=by_name["by"].default is inspect.Parameter.empty,
+        )
+    ):
         found.append(f"{qualname}: by is not str | list[str] | None")
     if short.startswith("plot_"):
         if "ax" not in by_name or by_name["ax"].default is not None:

@@ -16,9 +16,15 @@ from pekso_toolkit.stays.asof import recorded_as_of
 
 AS_OF = "2024-06-30"
 
-#: ``transitions`` and ``deviations`` read every event when as_of is None (they need no analysis
-#: date); functions of a case store read it as it stands now (the store's own clock).
-NO_DATE_NEEDED = {"transitions", "deviations"}
+#: These read every event when as_of is None (they need no analysis date); functions of a case
+#: store read it as it stands now (the store's own clock).
+NO_DATE_NEEDED = {
+    "transitions",
+    "deviations",
+    "process_map",
+    "plot_process_map",
+    "plot_dotted_chart",
+}
 STORE_FIRST = {"store"}
 
 
