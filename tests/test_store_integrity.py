@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import warnings
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -191,7 +192,7 @@ def test_a_case_opened_at_a_bad_time_can_be_voided(tmp_path) -> None:
 
 
 # ------------------------------------------------------------------ 3. safe exports
-def _rows(path) -> tuple[int, int, int]:
+def _rows(path: Path) -> tuple[int, int, int]:
     conn = sqlite3.connect(str(path))
     try:
         return tuple(  # type: ignore[return-value]
@@ -203,7 +204,9 @@ def _rows(path) -> tuple[int, int, int]:
 
 
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal"])
-def test_export_onto_the_store_itself_or_its_journal_is_refused(tmp_path, suffix) -> None:
+def test_export_onto_the_store_itself_or_its_journal_is_refused(
+    tmp_path: Path, suffix: str
+) -> None:
     from pekso_toolkit.core.errors import StoreError
 
     path = tmp_path / "cases.sqlite"
@@ -221,7 +224,7 @@ def test_export_onto_the_store_itself_or_its_journal_is_refused(tmp_path, suffix
     assert _rows(path)[0] == 2 and _rows(path)[2] == 2
 
 
-def test_export_onto_another_case_store_is_refused_and_it_is_kept(tmp_path) -> None:
+def test_export_onto_another_case_store_is_refused_and_it_is_kept(tmp_path: Path) -> None:
     from pekso_toolkit.core.errors import StoreError
 
     other = tmp_path / "other.sqlite"
