@@ -195,7 +195,7 @@ def test_a_case_opened_at_a_bad_time_can_be_voided(tmp_path) -> None:
 def _rows(path: Path) -> tuple[int, int, int]:
     conn = sqlite3.connect(str(path))
     try:
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608
             for t in ("cases", "events", "clients")
         )
