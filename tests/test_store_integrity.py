@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import warnings
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,52 @@ def test_a_case_opened_at_a_bad_time_can_be_voided(tmp_path) -> None:
             warnings.simplefilter("error")
             assert list(s.cases()["case_id"]) == [good]
         assert s.bad_events()["case_voided"].all()
+
+
+# ------------------------------------------------------------------ 3. safe exports
+def _rows(path: Path) -> tuple[int, int, int]:
+    conn = sqlite3.connect(str(path))
+    try:
+        return tuple(
+            conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("cases", "events", "clients")
+        )
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("suffix", ["", "-wal", "-shm", "-journal"])
+def test_export_onto_the_store_itself_or_its_journal_is_refused(
+    tmp_path: Path, suffix: str
+) -> None:
+    from pekso_toolkit.core.errors import StoreError
+
+    path = tmp_path / "cases.sqlite"
+    with CaseStore(path, worker="ani", clock=lambda: NOW) as s:
+        opened(s)
+        opened(s)
+        before = (len(s.cases()), len(s.events()))
+        target = f"{s.path}{suffix}"
+        with pytest.raises(StoreError) as info:
+            s.export(target, overwrite=True)
+        err = info.value
+        assert str(path) in err.message_id and str(path) in err.message_en
+        assert err.message_id != err.message_en
+        assert (len(s.cases()), len(s.events())) == before
+    assert _rows(path)[0] == 2 and _rows(path)[2] == 2
+
+
+def test_export_onto_another_case_store_is_refused_and_it_is_kept(tmp_path: Path) -> None:
+    from pekso_toolkit.core.errors import StoreError
+
+    other = tmp_path / "other.sqlite"
+    with CaseStore(other, worker="ani", clock=lambda: NOW) as o:
+        opened(o)
+    with CaseStore(tmp_path / "cases.sqlite", worker="ani", clock=lambda: NOW) as s:
+        opened(s)
+        with pytest.raises(StoreError, match="other.sqlite"):
+            s.export(other, overwrite=True)
+        # an earlier export may be replaced
+        out = s.export(tmp_path / "export.sqlite")
+        assert s.export(out, overwrite=True) == out
+    assert _rows(other)[0] == 1 and _rows(other)[2] == 1

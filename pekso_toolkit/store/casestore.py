@@ -60,6 +60,41 @@ __all__ = ["CaseStore", "RecordError"]
 _TEXT_KEYS = ("story", "text", "reason", "capacity_note", "termination_contract")
 
 
+def _export_refused(path: Path, store: Path) -> StoreError:
+    return StoreError(
+        f"Ekspor ke {path} ditolak: berkas itu (atau jurnalnya) adalah basis data kasus {store}, "
+        "dan menimpanya akan menghapus data klien; pilih nama berkas lain",
+        f"Export to {path} refused: that file (or its journal) is the case database {store}, "
+        "and overwriting it would delete client data; choose another file name",
+    )
+
+
+def _is_case_store(path: Path) -> bool:
+    """Whether ``path`` is an SQLite file holding a case store (not an analysis export)."""
+    try:
+        with path.open("rb") as fh:
+            if fh.read(16) != b"SQLite format 3\x00":
+                return False
+    except OSError:
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return True  # an SQLite file we cannot read: never overwrite it
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "clients" in tables:
+            return True
+        if "meta" in tables:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'role'").fetchone()
+            return row is None or row[0] != "export"
+        return bool(tables & {"cases", "events"})
+    except sqlite3.Error:
+        return True
+    finally:
+        conn.close()
+
+
 class CaseStore(RecordingMixin):
     """Casework records in a SQLite file, as append-only events.
 
@@ -430,6 +465,17 @@ class CaseStore(RecordingMixin):
             return flag_frame(conn, self.model)
 
     # ------------------------------------------------------------------------- export
+    def _refuse_export_onto_store(self, path: Path) -> None:
+        """Raise :class:`StoreError` when ``path`` is this store, its journal, or a case store."""
+        own = [] if str(self.path) == ":memory:" else [Path(self.path)]
+        target = path.resolve()
+        for base in own:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if target == Path(f"{base.resolve()}{suffix}"):
+                    raise _export_refused(path, base)
+        if _is_case_store(path):
+            raise _export_refused(path, path)
+
     def export(
         self,
         path: str | Path,
@@ -452,6 +498,7 @@ class CaseStore(RecordingMixin):
             The written file.
         """
         path = Path(path)
+        self._refuse_export_onto_store(path)
         if path.exists():
             if not overwrite:
                 raise StoreError(
