@@ -6,7 +6,9 @@ import re
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from bs4 import BeautifulSoup
 
 from pekso_toolkit.cli import main
 from pekso_toolkit.datasets import synthesize_frame
@@ -109,3 +111,56 @@ def test_a_log_without_closed_cases_or_usable_rows_is_refused(tmp_path: Path) ->
     with pytest.raises(ReportError, match="--demo"):
         build_reports(None, as_of=None, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_published_report_on_small_offices_shows_no_small_count_case_id_or_sample_label(
+    tmp_path: Path,
+) -> None:
+    """A real-shaped export with several offices of fewer than 11 cases, reported without
+    --internal and --demo: no case id, no count 1-10 in a count column, no sample-data label."""
+    frame = synthesize_frame(160, seed=5, as_of="2025-03-31")
+    cases = sorted(frame["case_id"].unique())
+    small = {case: f"Kantor Kecil {i % 5}" for i, case in enumerate(cases[:40])}  # 8 each
+    frame["office"] = frame["case_id"].map(small).fillna(frame["office"])
+    frame["case_id"] = "RAHASIA-" + frame["case_id"].astype(str)
+    path = tmp_path / "ekspor.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "laporan"
+    build_reports(path, as_of="2025-03-31", out=out, progress=False)
+    for name in REPORT_NOTEBOOKS:
+        html = (out / name.replace(".ipynb", ".html")).read_text(encoding="utf-8")
+        text = re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "", html)
+        assert "RAHASIA-" not in text, name  # no case id in text, tables or alt text
+        assert not re.search(r"sintetis|synthetic", text, re.IGNORECASE), name
+        assert "Traceback" not in text and "Warning" not in text, name
+        for label, values in _count_columns(text):
+            small_counts = [v for v in values if 1 <= v <= 10]
+            assert not small_counts, (name, label, small_counts)
+
+
+#: Count columns that count parts of the taxonomy, not cases or events of people.
+NOT_PEOPLE = frozenset({"n_leaves", "n_children", "n_codes", "n_categories", "n_keywords"})
+
+
+def _count_columns(html: str) -> list[tuple[str, list[float]]]:
+    """(header, numbers) of every table column whose header is a count (``n``, ``n_...``)."""
+    found = []
+    for table in BeautifulSoup(html, "html.parser").find_all("table"):
+        header_rows = table.find("thead").find_all("tr") if table.find("thead") else []
+        if not header_rows:
+            continue
+        headers = [th.get_text(strip=True) for th in header_rows[0].find_all(["th", "td"])]
+        body = table.find("tbody") or table
+        rows = [
+            [c.get_text(strip=True) for c in tr.find_all(["th", "td"])]
+            for tr in body.find_all("tr")
+        ]
+        for j, head in enumerate(headers):
+            if not re.match(r"^n(_|$)", head) or head in NOT_PEOPLE:
+                continue
+            numbers = pd.to_numeric(
+                pd.Series([r[j] for r in rows if len(r) == len(headers)]), errors="coerce"
+            ).dropna()
+            found.append((head, numbers.tolist()))
+    return found
