@@ -549,6 +549,20 @@ def tie_rank(
     return rank
 
 
+def canonical_ids_and_times(frame: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """``case_id`` as pandas strings and ``timestamp`` in UTC (naive times read in ``tz``)."""
+    if not isinstance(frame["case_id"].dtype, pd.StringDtype):
+        frame = frame.assign(case_id=frame["case_id"].astype("string"))
+    ts = frame["timestamp"]
+    if not isinstance(ts.dtype, pd.DatetimeTZDtype) or str(ts.dtype.tz) != "UTC":
+        if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
+            ts = pd.to_datetime(ts, format="mixed")
+        if ts.dt.tz is None:
+            ts = ts.dt.tz_localize(tz)
+        frame = frame.assign(timestamp=ts.dt.tz_convert("UTC"))
+    return frame
+
+
 def _checked_events(frame: pd.DataFrame, model: StageModel, tz: str) -> pd.DataFrame:
     """The canonical columns present, with the model's stage dtype, UTC times (naive ones read
     in ``tz``) and no missing value."""
@@ -572,16 +586,7 @@ def _checked_events(frame: pd.DataFrame, model: StageModel, tz: str) -> pd.DataF
             row = int(np.flatnonzero(absent)[0])
             known = ", ".join(model.ids) if column == "stage" else ""
             raise EventLogError(f"row {row}: {what}{known}")
-    if not isinstance(frame["case_id"].dtype, pd.StringDtype):
-        frame = frame.assign(case_id=frame["case_id"].astype("string"))
-    ts = frame["timestamp"]
-    if not isinstance(ts.dtype, pd.DatetimeTZDtype) or str(ts.dtype.tz) != "UTC":
-        if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
-            ts = pd.to_datetime(ts, format="mixed")
-        if ts.dt.tz is None:
-            ts = ts.dt.tz_localize(tz)
-        frame = frame.assign(timestamp=ts.dt.tz_convert("UTC"))
-    return frame
+    return canonical_ids_and_times(frame, tz)
 
 
 def _sort_events(frame: pd.DataFrame, model: StageModel) -> pd.DataFrame:

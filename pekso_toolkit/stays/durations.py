@@ -24,7 +24,7 @@ from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.events.eventlog import tie_rank
+from pekso_toolkit.events.eventlog import canonical_ids_and_times, tie_rank
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.engine import (
     _is_source,
@@ -110,15 +110,7 @@ def events_and_model(
                 f"{', '.join(model.ids)} (map other names with load_events(..., stage_map=...))"
             )
         frame = frame.assign(stage=coded)
-    if not isinstance(frame["case_id"].dtype, pd.StringDtype):
-        frame = frame.assign(case_id=frame["case_id"].astype("string"))
-    ts = frame["timestamp"]
-    if not isinstance(ts.dtype, pd.DatetimeTZDtype) or str(ts.dtype.tz) != "UTC":
-        if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
-            ts = pd.to_datetime(ts, format="mixed")
-        if ts.dt.tz is None:
-            ts = ts.dt.tz_localize(tz)
-        frame = frame.assign(timestamp=ts.dt.tz_convert("UTC"))
+    frame = canonical_ids_and_times(frame, tz)
     if frame["timestamp"].isna().any():
         row = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0])
         raise EventLogError(f"row {row}: the timestamp is missing; every event needs a time")
