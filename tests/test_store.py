@@ -606,3 +606,17 @@ def test_every_event_kind_has_a_description_in_both_languages(store: CaseStore) 
     en = store.history(cid, lang="en")["description"].tolist()
     idn = store.history(cid, lang="id")["description"].tolist()
     assert all(a != b for a, b in zip(en, idn))
+
+
+def test_case_view_shows_times_in_the_store_time_zone(tmp_path: Path) -> None:
+    """A case opened at 17:00 UTC on 29 June was opened on 30 June in Jakarta (and Jayapura)."""
+    opened = datetime(2025, 6, 29, 17, 0, tzinfo=UTC)
+    for tz, shown in (
+        ("Asia/Jakarta", "2025-06-30 00:00 WIB"),
+        ("Asia/Jayapura", "2025-06-30 02:00 WIT"),
+    ):
+        store = CaseStore(tmp_path / f"{tz[5:]}.sqlite", worker="ani", clock=Clock(opened), tz=tz)
+        cid = open_case(store, at=opened)
+        page = store.case(cid)._repr_html_()
+        assert shown in page and "UTC" not in page
+        store.close()

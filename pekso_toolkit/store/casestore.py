@@ -254,7 +254,7 @@ class CaseStore(RecordingMixin):
                     "SELECT client_ref FROM clients WHERE case_id = ?", (case_id,)
                 ).fetchone()
                 state = dataclasses.replace(state, client_ref=row[0] if row else None)
-        return state
+        return dataclasses.replace(state, tz=self.tz)  # shown in the store's time zone
 
     def case_ids(self) -> list[str]:
         """All case ids, sorted (cases voided with :meth:`void_case` left out)."""
