@@ -92,6 +92,12 @@ class StoreBase:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+            self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (widgets on a closed store stop re-reading it)."""
+        return getattr(self, "_closed", False)
 
     def __enter__(self) -> Self:
         return self

@@ -5,6 +5,7 @@ any widget on the same store, so two widgets on one case always agree. Labels ar
 Indonesia unless :func:`pekso_toolkit.set_language` chose English; every piece of user text
 shown as HTML is escaped.
 
+* :class:`CaseWorkspace` -- the store's location, a case picker, the chosen case's widgets
 * :class:`IntakeForm` -- open a case and record its problems (with category suggestions)
 * :class:`StageChecklist` -- the current stage's checklist; move to the next stage
 * :class:`ContractEditor` -- contract scope, amendments, referrals, termination, follow-up
@@ -18,10 +19,12 @@ from pekso_toolkit.widgets.checklist import StageChecklist
 from pekso_toolkit.widgets.contract import ContractEditor
 from pekso_toolkit.widgets.explorer import BottleneckExplorer
 from pekso_toolkit.widgets.intake import IntakeForm
+from pekso_toolkit.widgets.workspace import CaseWorkspace
 
 __all__ = [
     "BottleneckExplorer",
     "CaseBoard",
+    "CaseWorkspace",
     "ContractEditor",
     "IntakeForm",
     "StageChecklist",

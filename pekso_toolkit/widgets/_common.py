@@ -287,6 +287,10 @@ class StoreView(w.VBox):
         return True
 
     def _on_store_change(self, case_id: str | None) -> None:
+        # a widget left over on a closed store object (the notebook opened the same file
+        # again) has nothing to re-read; the widgets on the open store object do the work
+        if getattr(self.store, "closed", False):
+            return
         if self._concerns(case_id):
             self.refresh()
 
