@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import pickle
 from pathlib import Path
@@ -10,6 +11,10 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import cross_val_score
+from sklearn.utils.validation import check_is_fitted
 
 from pekso_toolkit.categories.classifier import (
     ProblemClassifier,
@@ -94,7 +99,7 @@ def test_fit_returns_self_and_predicts_leaf_codes(
 ) -> None:
     assert "fitted" in repr(fitted)
     pred = fitted.predict(test_split["text"])
-    assert pred.shape == (len(test_split),) and set(pred) <= set(fitted.taxonomy.leaves)
+    assert pred.shape == (len(test_split),) and set(pred) <= set(fitted.taxonomy_.leaves)
     proba = fitted.predict_proba(test_split["text"])
     assert list(proba.columns) == fitted.classes_ and len(fitted.classes_) == 26
     assert np.allclose(proba.sum(axis=1), 1.0) and (proba.index == test_split.index).all()
@@ -107,7 +112,7 @@ def test_fitted_classifier_survives_pickling(
     restored = pickle.loads(pickle.dumps(fitted))
     texts = list(test_split["text"][:20])
     pd.testing.assert_frame_equal(restored.predict_proba(texts), fitted.predict_proba(texts))
-    assert restored.taxonomy == fitted.taxonomy
+    assert restored.taxonomy_ == fitted.taxonomy_
 
 
 def test_fit_is_deterministic(data: pd.DataFrame) -> None:
@@ -136,12 +141,12 @@ def test_fit_rejects_bad_codes(data: pd.DataFrame) -> None:
 
 def test_backoff_puts_keyword_evidence_first(fitted: ProblemClassifier) -> None:
     text = "gepeng terjaring razia satpol pp"
-    keyword_codes = fitted.taxonomy.suggest(text, k=3).codes
-    unsure = ProblemClassifier(fitted.taxonomy, threshold=1.01)
-    unsure._features, unsure._model = fitted._features, fitted._model
+    keyword_codes = fitted.taxonomy_.suggest(text, k=3).codes
+    # threshold and keyword_mix act at prediction time: the fitted model is reused as it is
+    unsure = copy.copy(fitted).set_params(threshold=1.01)
     assert unsure.rank([text], k=len(keyword_codes))[0] == keyword_codes
-    sure = ProblemClassifier(fitted.taxonomy, threshold=0.0)
-    sure._features, sure._model = fitted._features, fitted._model
+    sure = copy.copy(fitted).set_params(threshold=0.0)
+    assert fitted.threshold == 0.1  # the copies' settings did not leak back
     proba = sure.predict_proba([text]).iloc[0]
     assert sure.rank([text], k=3)[0] == list(proba.sort_values(ascending=False).index[:3])
 
@@ -153,6 +158,80 @@ def test_suggest_gives_reasons(fitted: ProblemClassifier) -> None:
     assert [s.score for s in result] == sorted((s.score for s in result), reverse=True)
     assert fitted.suggest("apa saja", k=0) == ()
     assert len(fitted.suggest("", k=2)) == 2  # the model always ranks; scores say how unsure
+
+
+# --------------------------------------------------------------------- scikit-learn estimator
+PARAMS = {"taxonomy", "threshold", "keyword_mix", "use_keywords", "keyword_weight", "C", "seed"}
+
+
+def small_training_set(data: pd.DataFrame) -> pd.DataFrame:
+    """The training statements of four categories: quick to fit many times."""
+    train = data[data["split"] == "train"]
+    return train[train["code"].isin(["AT", "KTK", "AJ", "FM"])].reset_index(drop=True)
+
+
+def test_is_a_scikit_learn_classifier_whose_init_only_stores_parameters() -> None:
+    clf = ProblemClassifier(threshold=0.3, C=0.5)
+    assert isinstance(clf, BaseEstimator) and isinstance(clf, ClassifierMixin)
+    assert is_classifier(clf)
+    assert set(vars(clf)) == PARAMS  # nothing computed, no taxonomy loaded
+    params = clf.get_params()
+    assert params == {
+        "taxonomy": None,
+        "threshold": 0.3,
+        "keyword_mix": 0.1,
+        "use_keywords": True,
+        "keyword_weight": 1.0,
+        "C": 0.5,
+        "seed": 0,
+    }
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clf)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        clf.predict(["x"])
+
+
+def test_fitted_attributes_end_with_an_underscore(fitted: ProblemClassifier) -> None:
+    check_is_fitted(fitted)
+    learned = {k for k in vars(fitted) if k not in PARAMS}
+    assert learned and all(k.endswith("_") and not k.startswith("_") for k in learned)
+    assert {"classes_", "taxonomy_"} <= learned
+    assert fitted.taxonomy is None and fitted.taxonomy_ == Taxonomy.ppks()
+    assert fitted.classes_ == sorted(Taxonomy.ppks().leaves)
+
+
+def test_clone_gives_an_unfitted_copy_with_the_same_parameters(
+    fitted: ProblemClassifier, data: pd.DataFrame
+) -> None:
+    tax = Taxonomy.ppks()
+    original = ProblemClassifier(tax, threshold=0.2, seed=3)
+    copy_ = clone(original)
+    assert copy_ is not original and copy_.get_params()["threshold"] == 0.2
+    assert copy_.get_params()["seed"] == 3 and copy_.taxonomy == tax
+    fresh = clone(fitted)
+    assert fresh.get_params() == fitted.get_params()
+    with pytest.raises(NotFittedError):
+        check_is_fitted(fresh)
+    small = small_training_set(data)
+    texts = ["anak jalanan di terminal", "ibu dipukul suami"]
+    one = clone(fresh).set_params(use_keywords=False).fit(small["text"], small["code"])
+    two = clone(one).fit(small["text"], small["code"])
+    pd.testing.assert_frame_equal(one.predict_proba(texts), two.predict_proba(texts))
+    assert one.classes_ == ["AJ", "AT", "FM", "KTK"]
+
+
+def test_cross_val_score_runs_the_classifier_in_folds(data: pd.DataFrame) -> None:
+    small = small_training_set(data)
+    clf = ProblemClassifier(use_keywords=False)
+    scores = cross_val_score(clf, small["text"], small["code"], cv=3)
+    assert scores.shape == (3,)
+    assert 0.6 <= scores.mean() <= 1.0  # four categories: far above chance (0.25)
+    assert set(vars(clf)) == PARAMS  # the estimator given was cloned, not fitted
+    # the default score is the top-1 accuracy of predict (with the keyword back-off)
+    fitted = clone(clf).fit(small["text"].iloc[::2], small["code"].iloc[::2])
+    rest_text, rest_code = small["text"].iloc[1::2], small["code"].iloc[1::2]
+    expected = np.mean(fitted.predict(rest_text) == rest_code.to_numpy())
+    assert fitted.score(rest_text, rest_code) == pytest.approx(expected)
 
 
 # --------------------------------------------------------------------- evaluation
@@ -177,7 +256,7 @@ def test_evaluate_matches_independent_counts(
 
 def test_evaluate_suggestions_table(fitted: ProblemClassifier, test_split: pd.DataFrame) -> None:
     table = evaluate_suggestions(
-        fitted.taxonomy,
+        fitted.taxonomy_,
         texts=test_split["text"],
         codes=test_split["code"],
         alt_codes=test_split["alt_code"],
@@ -190,7 +269,7 @@ def test_evaluate_suggestions_table(fitted: ProblemClassifier, test_split: pd.Da
     row = table.set_index("method").loc["classifier"]
     assert row["top1"] == pytest.approx(ev.top1) and row["top_k"] == pytest.approx(ev.top3)
     with pytest.raises(TaxonomyError, match="'QQ'"):
-        evaluate_suggestions(fitted.taxonomy, texts=["x"], codes=["QQ"])
+        evaluate_suggestions(fitted.taxonomy_, texts=["x"], codes=["QQ"])
 
 
 # --------------------------------------------------------------------- quality gates
@@ -198,7 +277,7 @@ def test_classifier_top3_at_least_keyword_top3(
     fitted: ProblemClassifier, test_split: pd.DataFrame
 ) -> None:
     table = evaluate_suggestions(
-        fitted.taxonomy,
+        fitted.taxonomy_,
         texts=test_split["text"],
         codes=test_split["code"],
         alt_codes=test_split["alt_code"],

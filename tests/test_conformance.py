@@ -237,6 +237,27 @@ def test_deviation_summary_by_office_and_month() -> None:
         pk.deviation_summary(dev, by="category")
 
 
+def test_deviation_summary_by_kind() -> None:
+    rows = [("A", "proses_awal", "2024-01-01"), ("A", "intervensi", "2024-01-05")]
+    rows += [("B", "proses_awal", "2024-01-01"), ("B", "intervensi", "2024-01-02")]
+    rows += [("B", "asesmen", "2024-01-03"), ("C", "proses_awal", "2024-02-01")]
+    frame = pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"])
+    frame["office"] = ["X", "X", "X", "Y", "Y", "Y"]
+    dev = pk.deviations(pk.load_events(frame))
+    table = pk.deviation_summary(dev, by="kind")
+    assert list(table.columns) == ["kind", "label_id", "label_en", "n_cases", "n_deviations"]
+    assert table["kind"].tolist() == ["stage_skipped", "moved_back"]
+    assert table["n_cases"].tolist() == [2, 1] and table["n_deviations"].tolist() == [2, 1]
+    assert table["label_en"].notna().all() and (table["label_id"] != table["label_en"]).all()
+    both = pk.deviation_summary(dev, by=["office", "kind"])
+    assert list(both.columns[:4]) == ["office", "kind", "label_id", "label_en"]
+    got = {(r.office, r.kind): r.n_cases for r in both.itertuples()}
+    assert got == {("X", "stage_skipped"): 1, ("Y", "stage_skipped"): 1, ("Y", "moved_back"): 1}
+    kind_first = pk.deviation_summary(dev, by=["kind", "office"])
+    assert list(kind_first.columns[:4]) == ["kind", "office", "label_id", "label_en"]
+    assert kind_first["n_cases"].sum() == 3
+
+
 def test_imported_cases_give_stage_deviations_only(tmp_path: Path) -> None:
     rows = [
         ("A", "proses_awal", "2024-01-01"),

@@ -8,14 +8,24 @@ import pytest
 from lifelines import KaplanMeierFitter
 from simlog import simulate
 
+from pekso_toolkit.core.i18n import pick, set_language
 from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.datasets import synthesize
 from pekso_toolkit.stays.durations import time_in_stage
-from pekso_toolkit.stays.exits import EXIT_COLUMNS, EXITS, exit_codes, exit_fits, stage_exits
+from pekso_toolkit.stays.exits import (
+    EXIT_COLUMNS,
+    EXIT_LABELS,
+    EXITS,
+    exit_codes,
+    exit_fits,
+    stage_exits,
+)
+from pekso_toolkit.stays.flow import transitions
 
 MODEL = StageModel.default()
 #: cause-specific hazards per day: forward, back, closed
-HAZARD = {"maju": 1 / 20, "mundur": 1 / 120, "ditutup": 1 / 60}
-NEXT = {"maju": "analisa_masalah", "mundur": "proses_awal", "ditutup": "ditutup"}
+HAZARD = {"forward": 1 / 20, "rework": 1 / 120, "close": 1 / 60}
+NEXT = {"forward": "analisa_masalah", "rework": "proses_awal", "close": "ditutup"}
 
 
 def competing_stays(n: int, seed: int, censor_max: float | None) -> pd.DataFrame:
@@ -95,7 +105,7 @@ def test_exits_of_stays_from_an_event_log_by_group() -> None:
     # n_exits agree with the stays' next stages
     inter = stays[stays["stage"] == "intervensi"]
     closed = int((inter["next_stage"] == "ditutup").sum())
-    pick = (table["stage"] == "intervensi") & (table["exit"] == "ditutup") & (table["day"] == 30)
+    pick = (table["stage"] == "intervensi") & (table["exit"] == "close") & (table["day"] == 30)
     got = table[pick]
     assert int(got["n_exits"].sum()) == closed
     # the incidence only grows with the day
@@ -119,7 +129,7 @@ def test_the_global_random_state_is_left_alone() -> None:
 def test_small_cells_are_suppressed() -> None:
     stays = competing_stays(60, seed=5, censor_max=80)
     table = stage_exits(stays, at=(30,), min_count=11)
-    back = table[table["exit"] == "mundur"].iloc[0]
+    back = table[table["exit"] == "rework"].iloc[0]
     assert 0 < int(stays.pipe(exit_codes).tolist().count(2)) < 11
     assert pd.isna(back["n_exits"]) and np.isnan(back["cum_incidence"])
     assert (table["suppressed"].fillna("") != "").any()
@@ -152,8 +162,41 @@ def test_stays_of_zero_days_end_in_the_first_hour() -> None:
         }
     )
     table = stage_exits(stays, at=(1 / 24, 1, 5)).set_index(["exit", "day"])["cum_incidence"]
-    for name in ("maju", "ditutup"):
+    for name in ("forward", "close"):
         assert table[(name, 1 / 24)] == pytest.approx(0.2)
         assert table[(name, 1.0)] == pytest.approx(0.2)
         assert table[(name, 5.0)] == pytest.approx(0.5)
-    assert table[("mundur", 5.0)] == 0.0
+    assert table[("rework", 5.0)] == 0.0
+
+
+def test_exit_codes_are_the_kinds_of_transitions() -> None:
+    # one vocabulary: an exit is named like the move that ends the stay in pk.transitions
+    log = synthesize(400, seed=3, as_of="2025-06-30")  # casework with rework and closures
+    stays = time_in_stage(log, as_of="2025-06-30")
+    moves = transitions(log, as_of="2025-06-30")
+    assert EXITS == ("forward", "rework", "close")
+    assert set(EXITS) <= set(moves["kind"])
+    table = stage_exits(stays, at=(30,))
+    kinds = {"forward": ("forward", "skip"), "rework": ("rework",), "close": ("close",)}
+    checked = 0
+    for row in table.itertuples():
+        left = moves[(moves["from_stage"] == row.stage) & moves["kind"].isin(kinds[row.exit])]
+        assert row.n_exits == int(left["n"].sum()), (row.stage, row.exit)
+        checked += row.n_exits > 0
+    assert checked >= 6  # several stages end in several ways
+
+
+def test_exit_labels_are_separate_fields_in_each_language() -> None:
+    stays = competing_stays(300, seed=7, censor_max=80)
+    table = stage_exits(stays, at=(30,))
+    assert "exit_label" not in table.columns
+    for row in table.itertuples():
+        assert (row.exit_label_id, row.exit_label_en) == EXIT_LABELS[row.exit]
+        assert " / " not in row.exit_label_id and " / " not in row.exit_label_en
+    assert table["exit_label_id"].dtype == "string" and table["exit_label_en"].dtype == "string"
+    assert EXIT_LABELS["close"] == ("kasus ditutup", "case closed")
+    set_language("en")
+    try:
+        assert pick(*EXIT_LABELS["rework"]) == "moved back (rework)"
+    finally:
+        set_language("id")

@@ -125,6 +125,27 @@ def test_stage_exits_one_curve_per_exit_and_all_exits() -> None:
     assert plot_stage_exits(stays, stage="asesmen", ax=mine, ci=False) is mine
 
 
+def test_stage_exit_colours_are_keyed_by_the_exit_codes() -> None:
+    from matplotlib.colors import to_hex
+
+    from pekso_toolkit.datasets import synthesize
+    from pekso_toolkit.stays.exits import EXIT_LABELS, exit_fits
+
+    stays = time_in_stage(synthesize(400, seed=3, as_of="2025-06-30"), as_of="2025-06-30")
+    fits = exit_fits(stays, stage="intervensi")
+    assert len(fits) >= 2
+    # the default colours: forward green, rework purple, close orange
+    defaults = {"forward": "#1b9e77", "rework": "#7570b3", "close": "#d95f02"}
+    ax = plot_stage_exits(stays, stage="intervensi", ci=False)
+    shown = {t: to_hex(line.get_color()) for t, line in zip(legend_texts(ax), ax.lines)}
+    assert shown == {EXIT_LABELS[k][0]: defaults[k] for k in fits} | {
+        "semua jalan keluar": "#000000"
+    }
+    ax = plot_stage_exits(stays, stage="intervensi", ci=False, palette={"rework": "#ff0000"})
+    colors = [to_hex(line.get_color()) for line in ax.lines[: len(fits)]]
+    assert colors == ["#ff0000" if k == "rework" else defaults[k] for k in fits]
+
+
 def test_wip_stacks_one_area_per_stage(stays: pd.DataFrame) -> None:
     frame = wip(stays, as_of=stays.attrs["as_of"], freq="W")
     ax = plot_wip(frame)

@@ -28,16 +28,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.svm import LinearSVC
 
 from pekso_toolkit.categories.suggest import Suggestion, Suggestions, normalise, tokens
 from pekso_toolkit.categories.taxonomy import Taxonomy
-from pekso_toolkit.core.errors import TaxonomyError
+from pekso_toolkit.core.errors import AnalysisError, PeksoError, TaxonomyError
 
 __all__ = [
+    "ClassifierNotFittedError",
     "ProblemClassifier",
     "SuggestionEvaluation",
     "evaluate_suggestions",
@@ -56,14 +59,42 @@ def _as_texts(texts: Any) -> list[str]:
     return ["" if not isinstance(t, str) else t for t in list(texts)]
 
 
-class ProblemClassifier:
+def _check_leaf_codes(codes: list[Any], taxonomy: Taxonomy) -> None:
+    """Raise a TaxonomyError naming the first code that is missing or not a leaf."""
+    leaves = set(taxonomy.leaves)
+    for row, code in enumerate(codes):
+        if not isinstance(code, str) or code not in leaves:
+            if isinstance(code, str) and code not in taxonomy:
+                taxonomy.category(code)  # raises, naming close matches
+            raise TaxonomyError(
+                f"baris {row}: kode {code!r} bukan kategori terbawah di '{taxonomy.name}'; "
+                "latih dengan kode kategori terbawah",
+                f"row {row}: code {code!r} is not a leaf of '{taxonomy.name}'; train on leaf codes",
+                field="codes",
+                row=row,
+            )
+
+
+class ClassifierNotFittedError(PeksoError, NotFittedError, RuntimeError):
+    """A :class:`ProblemClassifier` was asked to predict before :meth:`~ProblemClassifier.fit`.
+
+    scikit-learn's ``NotFittedError`` (and, as before, a ``RuntimeError``)."""
+
+
+class ProblemClassifier(ClassifierMixin, BaseEstimator):
     """Suggest leaf categories from problem statements with a trained linear model.
+
+    A scikit-learn classifier: ``__init__`` only stores the parameters, :meth:`fit` learns and
+    returns the classifier, and the learned attributes end with an underscore. It can be cloned
+    (``sklearn.base.clone``), tuned with ``set_params`` and scored in folds
+    (``sklearn.model_selection.cross_val_score``; the default score is the top-1 accuracy of
+    :meth:`predict`).
 
     Parameters
     ----------
     taxonomy : Taxonomy, optional
-        Categories to learn (default :meth:`Taxonomy.ppks`). Its keywords serve as back-off and as
-        extra training examples.
+        Categories to learn (None, the default: :meth:`Taxonomy.ppks`, chosen when fitting). Its
+        keywords serve as back-off and as extra training examples.
     threshold : float
         When the highest class probability is below this, categories with keyword evidence come
         first (back-off to the keyword suggestions).
@@ -78,6 +109,17 @@ class ProblemClassifier:
         Inverse regularisation strength of the linear SVM.
     seed : int
         Seed of the solver; the fit is deterministic for a given seed and data.
+
+    Attributes
+    ----------
+    taxonomy_ : Taxonomy
+        The taxonomy the classifier was fitted with.
+    classes_ : list of str
+        Leaf codes the model knows, in the column order of :meth:`predict_proba`.
+    features_ : sklearn.pipeline.FeatureUnion
+        The fitted TF-IDF features (character and word n-grams).
+    model_ : sklearn.calibration.CalibratedClassifierCV
+        The fitted, calibrated linear SVM.
 
     Examples
     --------
@@ -99,22 +141,28 @@ class ProblemClassifier:
         C: float = 1.0,
         seed: int = 0,
     ) -> None:
-        self.taxonomy = taxonomy if taxonomy is not None else Taxonomy.ppks()
+        self.taxonomy = taxonomy
         self.threshold = threshold
         self.keyword_mix = keyword_mix
         self.use_keywords = use_keywords
         self.keyword_weight = keyword_weight
         self.C = C
         self.seed = seed
-        self._features: FeatureUnion | None = None
-        self._model: CalibratedClassifierCV | None = None
 
-    def __repr__(self) -> str:
-        state = "fitted" if self._model is not None else "not fitted"
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        name = "ppks" if self.taxonomy is None else self.taxonomy.name
+        state = "fitted" if hasattr(self, "model_") else "not fitted"
         return (
-            f"ProblemClassifier(taxonomy={self.taxonomy.name!r}, threshold={self.threshold}, "
+            f"ProblemClassifier(taxonomy={name!r}, threshold={self.threshold}, "
             f"C={self.C}, seed={self.seed}; {state})"
         )
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn >= 1.6: the input is a list of texts, not a 2-D array."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
 
     # ----------------------------------------------------------------- training
     def fit(
@@ -122,40 +170,58 @@ class ProblemClassifier:
     ) -> ProblemClassifier:
         """Learn from statements and their leaf codes; returns ``self``.
 
+        Parameters
+        ----------
+        texts : sequence of str
+            The problem statements (scikit-learn's ``X``).
+        codes : sequence of str
+            Their leaf codes (scikit-learn's ``y``).
+
+        Returns
+        -------
+        ProblemClassifier
+            ``self``, fitted: ``taxonomy_``, ``classes_``, ``features_`` and ``model_`` are set.
+
         Raises
         ------
         TaxonomyError
             When a code is missing or not a leaf of the taxonomy (naming it and its row).
-        ValueError
-            When ``texts`` and ``codes`` differ in length.
+        AnalysisError
+            (a ``ValueError``) When ``texts`` and ``codes`` differ in length, or the codes name
+            fewer than two categories.
         """
+        taxonomy = self.taxonomy if self.taxonomy is not None else Taxonomy.ppks()
         x = _as_texts(texts)
         y = list(codes)
         if len(x) != len(y):
-            raise ValueError(f"{len(x)} texts but {len(y)} codes; give one code per text")
-        leaves = set(self.taxonomy.leaves)
-        for row, code in enumerate(y):
-            if not isinstance(code, str) or code not in leaves:
-                if isinstance(code, str) and code not in self.taxonomy:
-                    self.taxonomy.category(code)  # raises, naming close matches
-                raise TaxonomyError(
-                    f"baris {row}: kode {code!r} bukan kategori terbawah / row {row}: code "
-                    f"{code!r} is not a leaf of '{self.taxonomy.name}'; train on leaf codes"
-                )
+            raise AnalysisError(
+                f"{len(x)} teks tetapi {len(y)} kode; beri satu kode untuk setiap teks",
+                f"{len(x)} texts but {len(y)} codes; give one code per text",
+                field="codes",
+            )
+        _check_leaf_codes(y, taxonomy)
         weights = [1.0] * len(x)
         if self.use_keywords:
-            for code in self.taxonomy.leaves:
-                cat = self.taxonomy.category(code)
+            for code in taxonomy.leaves:
+                cat = taxonomy.category(code)
                 extra = [cat.label_id, cat.label_en] + [kw.text for kw in cat.keywords]
                 x += extra
                 y += [code] * len(extra)
                 weights += [self.keyword_weight] * len(extra)
         if len(set(y)) < 2:
-            raise ValueError("training needs statements of at least two categories")
-        self._features = self._make_features()
-        matrix = self._features.fit_transform(x)
-        self._model = self._make_model()
-        self._model.fit(matrix, y, sample_weight=np.asarray(weights))
+            raise AnalysisError(
+                "pelatihan memerlukan pernyataan dari paling sedikit dua kategori",
+                "training needs statements of at least two categories",
+                field="codes",
+            )
+        features = self._make_features()
+        matrix = features.fit_transform(x)
+        model = self._make_model()
+        model.fit(matrix, y, sample_weight=np.asarray(weights))
+        self.taxonomy_ = taxonomy
+        self.features_ = features
+        self.model_ = model
+        self.classes_ = [str(c) for c in model.classes_]
         return self
 
     def _make_features(self) -> FeatureUnion:
@@ -169,15 +235,13 @@ class ProblemClassifier:
         svm = LinearSVC(C=self.C, random_state=self.seed)
         return CalibratedClassifierCV(svm, cv=5, method="sigmoid")
 
-    @property
-    def classes_(self) -> list[str]:
-        """Leaf codes the model knows, in its column order."""
-        return [str(c) for c in self._fitted()[1].classes_]
-
     def _fitted(self) -> tuple[FeatureUnion, CalibratedClassifierCV]:
-        if self._features is None or self._model is None:
-            raise RuntimeError("ProblemClassifier is not fitted yet: call fit(texts, codes) first")
-        return self._features, self._model
+        if not hasattr(self, "model_"):
+            raise ClassifierNotFittedError(
+                "ProblemClassifier belum dilatih (not fitted): panggil dulu fit(texts, codes)",
+                "ProblemClassifier is not fitted yet: call fit(texts, codes) first",
+            )
+        return self.features_, self.model_
 
     # ----------------------------------------------------------------- prediction
     def predict_proba(self, texts: Sequence[str] | pd.Series) -> pd.DataFrame:
@@ -199,7 +263,7 @@ class ProblemClassifier:
 
     def _ranked(self, text: str, proba: np.ndarray, k: int) -> list[tuple[str, float]]:
         classes = self.classes_
-        hits = self.taxonomy._matcher.scores(text)
+        hits = self.taxonomy_._matcher.scores(text)
         best = max((score for score, _ in hits.values()), default=0.0)
         keyword = np.array([hits[c][0] / best if c in hits else 0.0 for c in classes])
         combined = proba + self.keyword_mix * keyword
@@ -231,10 +295,10 @@ class ProblemClassifier:
         if k < 1:
             return Suggestions()
         proba = self.predict_proba([text]).to_numpy()[0]
-        keyword_hits = self.taxonomy._matcher.scores(text)
+        keyword_hits = self.taxonomy_._matcher.scores(text)
         out = []
         for code, score in self._ranked(text, proba, k):
-            cat = self.taxonomy.category(code)
+            cat = self.taxonomy_.category(code)
             matched = keyword_hits.get(code, (0.0, ()))[1]
             out.append(Suggestion(code, cat.label_id, cat.label_en, round(score, 6), matched))
         return Suggestions(out)
@@ -258,7 +322,7 @@ class ProblemClassifier:
         A statement counts as a hit when its ``code`` or its ``alt_code`` (a second acceptable
         code, may be missing) is among the first suggestions. See :class:`SuggestionEvaluation`.
         """
-        return _evaluate(self.rank(texts, k=3), codes, alt_codes, self.taxonomy, "classifier")
+        return _evaluate(self.rank(texts, k=3), codes, alt_codes, self.taxonomy_, "classifier")
 
 
 # --------------------------------------------------------------------- evaluation

@@ -26,7 +26,7 @@ from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.plotting.palette import Palette, colors_for
-from pekso_toolkit.stays.exits import EXIT_LABELS, EXIT_RESOLUTION, exit_fits
+from pekso_toolkit.stays.exits import EXIT_LABELS, EXIT_RESOLUTION, EXITS, exit_fits
 from pekso_toolkit.stays.summary import stage_summary, survival_fits
 
 __all__ = [
@@ -270,8 +270,8 @@ def plot_survival(
     return ax
 
 
-#: Default colours of the exits from a stage.
-_EXIT_COLORS = {"forward": "#1b9e77", "back": "#7570b3", "closed": "#d95f02"}
+#: Default colours of the exits from a stage (keys: the exit codes of ``stays.exits.EXITS``).
+_EXIT_COLORS = {"forward": "#1b9e77", "rework": "#7570b3", "close": "#d95f02"}
 
 
 def plot_stage_exits(
@@ -286,11 +286,12 @@ def plot_stage_exits(
 ) -> Axes:
     """How one stage's stays end: cumulative incidence of each exit (Aalen–Johansen).
 
-    One curve per exit (forward, back, closed) with its confidence band, and a dashed curve for
-    all exits together (the share that has left the stage); the gap up to one is the share still
-    in the stage. Open stays are censored. See :func:`pekso_toolkit.stays.exits.stage_exits`; the
-    curves are :func:`~pekso_toolkit.stays.exits.exit_fits` and, for all exits, one minus the
-    Kaplan–Meier curve of :func:`~pekso_toolkit.stays.summary.survival_fits`.
+    One curve per exit (``"forward"``, ``"rework"``, ``"close"``) with its confidence band, and a
+    dashed curve for all exits together (the share that has left the stage); the gap up to one
+    is the share still in the stage. Open stays are censored. See
+    :func:`pekso_toolkit.stays.exits.stage_exits`; the curves are
+    :func:`~pekso_toolkit.stays.exits.exit_fits` and, for all exits, one minus the Kaplan–Meier
+    curve of :func:`~pekso_toolkit.stays.summary.survival_fits`.
 
     Parameters
     ----------
@@ -316,7 +317,7 @@ def plot_stage_exits(
     """
     ax = _axes(ax, (8, 4.5))
     fits = exit_fits(stays, stage=stage, model=model)
-    colors = colors_for(list(EXIT_LABELS), palette, default=_EXIT_COLORS)
+    colors = colors_for(list(EXITS), palette, default=_EXIT_COLORS)
     for name, fitter in fits.items():
         cif = fitter.cumulative_density_.iloc[:, 0]
         color = colors[name]

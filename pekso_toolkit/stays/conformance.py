@@ -16,6 +16,7 @@ import pandas as pd
 
 from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.errors import AnalysisError
 from pekso_toolkit.publish.disclosure import suppress_small_cells
 from pekso_toolkit.stays.durations import events_and_model, sorted_events, to_utc
 from pekso_toolkit.store.casestore import CaseStore
@@ -299,6 +300,7 @@ def deviation_summary(
     by : str or list of str, optional
         Group columns, e.g. ``"office"``, ``"worker"``, or ``"month"`` (the month of the event
         in Asia/Jakarta time, ``YYYY-MM``, made from ``at`` when the table has no such column).
+        ``"kind"`` may be one of them, to place it among the groups (rows are always per kind).
     min_count : int, optional
         Suppress counts below this through :func:`pekso_toolkit.suppress_small_cells` (each
         kind's counts add up over the groups); None (default) publishes all.
@@ -306,7 +308,8 @@ def deviation_summary(
     Returns
     -------
     DataFrame
-        One row per group and kind found: the ``by`` columns, ``kind, label_id, label_en``,
+        One row per group and kind found: the ``by`` columns, ``kind`` (after them, unless
+        ``by`` names it), ``label_id, label_en``,
         ``n_cases`` (distinct cases with that deviation), ``n_deviations`` (events), then
         ``suppressed`` when ``min_count`` is given.
     """
@@ -318,16 +321,23 @@ def deviation_summary(
         )
     missing = [k for k in keys if k not in table.columns]
     if missing:
-        raise ValueError(f"by: column(s) {missing} are not in the deviations table")
-    grouped = table.groupby([*keys, "kind"], sort=True, observed=True, dropna=False)
+        raise AnalysisError(
+            f"by: kolom {missing} tidak ada di tabel penyimpangan; pilih kolom yang ada, mis. "
+            "'office' atau 'month'",
+            f"by: column(s) {missing} are not in the deviations table; group by columns it has, "
+            "e.g. 'office' or 'month'",
+            field="by",
+        )
+    group_keys = keys if "kind" in keys else [*keys, "kind"]
+    grouped = table.groupby(group_keys, sort=True, observed=True, dropna=False)
     out = grouped.agg(n_cases=("case_id", "nunique"), n_deviations=("case_id", "size"))
     out = out.reset_index()
     labels = {**DEVIATION_KINDS, **FINDING_KINDS}
-    out.insert(len(keys) + 1, "label_id", out["kind"].map(lambda k: labels[k][0]))
-    out.insert(len(keys) + 2, "label_en", out["kind"].map(lambda k: labels[k][1]))
+    out.insert(len(group_keys), "label_id", out["kind"].map(lambda k: labels[k][0]))
+    out.insert(len(group_keys) + 1, "label_en", out["kind"].map(lambda k: labels[k][1]))
     order = {k: i for i, k in enumerate(labels)}
     out = out.sort_values(
-        [*keys, "kind"], key=lambda s: s.map(order) if s.name == "kind" else s
+        group_keys, key=lambda s: s.map(order) if s.name == "kind" else s
     ).reset_index(drop=True)
     for col in ("n_cases", "n_deviations"):
         out[col] = out[col].astype("int64")

@@ -1,15 +1,17 @@
 """Where stays end: competing exits of a stage (Aalen–Johansen cumulative incidence).
 
 A stay in a helping stage ends in one of three ways: the case moves **forward** to a later stage
-(``maju``), goes **back** to an earlier one (``mundur``, rework), or is **closed** (``ditutup``,
-e.g. a case closed during assessment). Stays still open at ``as_of`` are censored. Treating the
-other exits as censoring (one Kaplan–Meier curve per exit) over-states every exit: the curves can
-add up to more than 100 %. The Aalen–Johansen estimator (lifelines) gives the cumulative
-incidence of each exit in the presence of the others; at any day the incidences of the three
-exits plus the share still in the stage add up to one.
+(``"forward"``), goes **back** to an earlier one (``"rework"``), or is **closed** (``"close"``, e.g.
+a case closed during assessment). The codes are the ``kind`` of the move in
+:func:`~pekso_toolkit.stays.flow.transitions` (an exit ``"forward"`` there is ``"forward"`` or
+``"skip"``); labels in Bahasa Indonesia and English are in :data:`EXIT_LABELS`. Stays still open at
+``as_of`` are censored. Treating the other exits as censoring (one Kaplan–Meier curve per exit)
+over-states every exit: the curves can add up to more than 100 %. The Aalen–Johansen estimator
+(lifelines) gives the cumulative incidence of each exit in the presence of the others; at any day
+the incidences of the three exits plus the share still in the stage add up to one.
 
 Supervisors ask "of the cases in assessment, how many were closed within 30 days without
-reaching an intervention?" — that is ``cum_incidence`` of ``ditutup`` at day 30.
+reaching an intervention?" — that is ``cum_incidence`` of ``"close"`` at day 30.
 """
 
 from __future__ import annotations
@@ -29,21 +31,24 @@ from pekso_toolkit.stays.summary import stage_position, stays_stage_ids
 
 __all__ = ["EXITS", "EXIT_COLUMNS", "EXIT_LABELS", "exit_fits", "stage_exits"]
 
-#: The ways a stay can end, in this order.
-EXITS = ("maju", "mundur", "ditutup")
+#: The ways a stay can end, in this order: the ``kind`` codes of
+#: :func:`~pekso_toolkit.stays.flow.transitions` (``"forward"`` includes its ``"skip"``).
+EXITS = ("forward", "rework", "close")
 
-#: Labels of the exits: (Bahasa Indonesia, English).
+#: Labels of the exits: (Bahasa Indonesia, English); show one with
+#: :func:`pekso_toolkit.core.i18n.pick`.
 EXIT_LABELS = {
-    "maju": ("maju ke tahap berikutnya", "moved forward"),
-    "mundur": ("kembali ke tahap sebelumnya", "moved back (rework)"),
-    "ditutup": ("kasus ditutup", "case closed"),
+    "forward": ("maju ke tahap berikutnya", "moved forward"),
+    "rework": ("kembali ke tahap sebelumnya", "moved back (rework)"),
+    "close": ("kasus ditutup", "case closed"),
 }
 
 #: Columns of :func:`stage_exits` after the group columns.
 EXIT_COLUMNS = (
     "stage",
     "exit",
-    "exit_label",
+    "exit_label_id",
+    "exit_label_en",
     "n_stays",
     "n_exits",
     "day",
@@ -194,8 +199,10 @@ def stage_exits(
     -------
     pandas.DataFrame
         One row per group, helping stage, exit and day (stages with no stays are left out):
-        the ``by`` columns, then ``stage`` (categorical), ``exit`` (``"maju"`` forward,
-        ``"mundur"`` back, ``"ditutup"`` closed), ``exit_label`` (bilingual), ``n_stays`` (stays
+        the ``by`` columns, then ``stage`` (categorical), ``exit`` (categorical:
+        ``"forward"``, ``"rework"`` back to an earlier stage, ``"close"`` closed; the ``kind``
+        codes of :func:`~pekso_toolkit.stays.flow.transitions`), ``exit_label_id`` and
+        ``exit_label_en`` (the exit's label in Bahasa Indonesia and English), ``n_stays`` (stays
         of the stage, open ones included), ``n_exits`` (stays that ended this way, over the
         whole follow-up), ``day``, ``cum_incidence`` (share of the stage's stays that ended this
         way by ``day``, Aalen–Johansen, open stays censored, 0–1) and ``ci_low`` / ``ci_high``
@@ -242,7 +249,8 @@ def stage_exits(
                     row.update(
                         stage=stage,
                         exit=name,
-                        exit_label=" / ".join(EXIT_LABELS[name]),
+                        exit_label_id=EXIT_LABELS[name][0],
+                        exit_label_en=EXIT_LABELS[name][1],
                         n_stays=n_stays,
                         n_exits=n_exits,
                         day=day,
@@ -254,7 +262,7 @@ def stage_exits(
     table = pd.DataFrame(rows, columns=[*by_cols, *EXIT_COLUMNS])
     table["stage"] = pd.Categorical(table["stage"], categories=stage_ids, ordered=True)
     table["exit"] = pd.Categorical(table["exit"], categories=list(EXITS), ordered=True)
-    table["exit_label"] = table["exit_label"].astype("string")
+    table = table.astype({"exit_label_id": "string", "exit_label_en": "string"})
     table = table.astype({"n_stays": "int64", "n_exits": "int64", "day": "float64"})
     table.attrs = {k: v for k, v in stays.attrs.items() if k in ("as_of", "days")}
     if min_count is not None:

@@ -87,8 +87,20 @@ class IntakeForm(StoreView):
             (*_REQUIRED, "problem_text", "category", "severity"),
             aliases={"text": "problem_text", "at": "opened"},
         )
-        fb = self.feedback
+        self._build_client_fields(store)
+        self._build_case_fields()
+        self._build_problem_fields(taxonomy)
+        self._build_buttons()
+        self._build_layout()
+        if case_id is not None:
+            self.db.case(case_id)  # an unknown case fails here, loudly
+            self.case_id = case_id
+            self._show_case()
+        self.refresh()
 
+    # ----------------------------------------------------------------------------- building
+    def _build_client_fields(self, store: Any) -> None:
+        """Who the client is and who handles the case: reference, office, worker."""
         self.client_ref = w.Text(
             description=pick("Rujukan klien", "Client reference"),
             placeholder=pick("nomor berkas / nama di berkas lembaga", "file number / name on file"),
@@ -112,6 +124,9 @@ class IntakeForm(StoreView):
             style=DESC,
             layout=wide(),
         )
+
+    def _build_case_fields(self) -> None:
+        """What brought the client: risk, referral source, story, date of first contact."""
         self.risk = w.Dropdown(
             options=level_options(blank=pick("— pilih —", "— choose —")),
             index=0,  # the "none" choice, shown by its label
@@ -139,11 +154,9 @@ class IntakeForm(StoreView):
             description=pick("Tanggal kontak pertama", "Date of first contact"),
             style=DESC,
         )
-        self.open_button = w.Button(
-            description=pick("Buka kasus", "Open case"), button_style="primary", icon="folder-open"
-        )
-        self.open_button.on_click(lambda _: self.submit())
 
+    def _build_problem_fields(self, taxonomy: Any) -> None:
+        """One problem at a time: its text, suggested categories, category and severity."""
         self.problem_text = w.Textarea(
             description=pick("Masalah", "Problem"),
             placeholder=pick(
@@ -172,6 +185,13 @@ class IntakeForm(StoreView):
             description=pick("Keparahan", "Severity"),
             style=DESC,
         )
+
+    def _build_buttons(self) -> None:
+        """Open the case, add a problem, start a new case; the header and the problem list."""
+        self.open_button = w.Button(
+            description=pick("Buka kasus", "Open case"), button_style="primary", icon="folder-open"
+        )
+        self.open_button.on_click(lambda _: self.submit())
         self.add_button = w.Button(
             description=pick("Tambah masalah", "Add problem"), icon="plus", disabled=True
         )
@@ -183,6 +203,9 @@ class IntakeForm(StoreView):
         self.header = w.HTML("")
         self.problem_list = w.HTML("")
 
+    def _build_layout(self) -> None:
+        """The intake section, then the problem section (hidden until the case is open)."""
+        fb = self.feedback
         self.intake_box = w.VBox(
             [
                 labelled(self.client_ref, fb["client_ref"]),
@@ -209,24 +232,8 @@ class IntakeForm(StoreView):
         )
         self.children = [style_block(), self.header, self.intake_box, self.problem_box]
         self.add_class("pekso-intake")
-        name_fields(
-            self,
-            (
-                *_REQUIRED,
-                "open_button",
-                "problem_text",
-                "category",
-                "severity",
-                "add_button",
-                "new_button",
-                "problem_list",
-            ),
-        )
-        if case_id is not None:
-            self.db.case(case_id)  # an unknown case fails here, loudly
-            self.case_id = case_id
-            self._show_case()
-        self.refresh()
+        names = ("open_button", "problem_text", "category", "severity", "add_button")
+        name_fields(self, (*_REQUIRED, *names, "new_button", "problem_list"))
 
     # ----------------------------------------------------------------------------- actions
     def on_opened(self, callback: Callable[[str], None]) -> None:
