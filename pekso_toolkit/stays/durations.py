@@ -379,7 +379,15 @@ def time_in_stage(
     as_of_ts = to_utc(recorded_as_of(log, as_of), tz=zone)
     if _is_dask(log):
         return time_in_stage_dask(
-            log, as_of=as_of_ts, days=days, holidays=holidays, model=model, carry=carry, tz=zone
+            log,
+            as_of=as_of_ts,
+            days=days,
+            holidays=holidays,
+            model=model,
+            carry=carry,
+            tz=zone,
+            memory_limit=memory_limit,
+            temp_directory=temp_directory,
         )
     con = connect(memory_limit=memory_limit, temp_directory=temp_directory, progress=progress)
     try:
@@ -476,6 +484,8 @@ def time_in_stage_dask(
     model: StageModel | None = None,
     carry: Sequence[str] | None = None,
     tz: str | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
 ) -> pd.DataFrame:
     """:func:`time_in_stage` of a dask DataFrame of events: the same stays, computed per case.
 
@@ -484,14 +494,31 @@ def time_in_stage_dask(
     stays are gathered and put in (case, entry time) order, so the result equals the
     single-machine result on the same events.
 
-    To run it on a real cluster, start a ``dask.distributed`` scheduler and workers on the
-    machines (``dask scheduler`` / ``dask worker tcp://host:8786``, or a ``dask_jobqueue`` /
-    ``dask_kubernetes`` cluster), connect with ``distributed.Client("tcp://host:8786")`` before
-    the call, and read the events where every worker can reach them, e.g.
-    ``dask.dataframe.read_parquet("s3://bucket/events/*.parquet")``. Each worker needs
-    pekso_toolkit installed; the stays (one row per stay) are gathered on the client.
+    Notes
+    -----
+    **Running on a cluster.** Start a ``dask.distributed`` scheduler and workers on the
+    machines (``dask scheduler`` on one, ``dask worker tcp://scheduler:8786`` on each of the
+    others, or a ``dask_jobqueue`` / ``dask_kubernetes`` cluster), install pekso_toolkit (same
+    version) on every worker, and connect before the call; read the events from storage every
+    worker can reach::
+
+        from distributed import Client
+        import dask.dataframe as dd
+        import pekso_toolkit as pk
+
+        client = Client("tcp://scheduler:8786")
+        events = dd.read_parquet("s3://bucket/events/*.parquet")  # or a shared file system
+        stays = pk.time_in_stage(events, as_of="2024-06-30")
+
+    The events are partitioned by case (``shuffle(on="case_id")``: every event of a case on
+    one worker), each partition runs the engine of :func:`time_in_stage`, and only the stays
+    (one row per stay) come back to the client, so the client needs memory for the stays, not
+    the events. Text columns read by dask are Arrow strings (``string[pyarrow]``); the stays
+    keep the column types of the dask DataFrame.
 
     Parameters and Returns are those of :func:`time_in_stage`; ``log`` is a dask DataFrame.
+    ``memory_limit`` and ``temp_directory`` apply to each partition's DuckDB query, on its
+    worker.
     """
     zone = _log_tz(log, tz)
     as_of_ts = to_utc(as_of, tz=zone)
@@ -502,6 +529,8 @@ def time_in_stage_dask(
         "model": model,
         "carry": carry,
         "tz": zone,
+        "memory_limit": memory_limit,
+        "temp_directory": temp_directory,
     }
     meta = time_in_stage(log._meta, **options)  # the empty frame dask keeps of the columns
     parts = log.shuffle(on="case_id").map_partitions(_partition_stays, options, meta=meta)
