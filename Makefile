@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/explorer.py
 	$(BIN)/python benchmarks/problem_suggestions.py
+	$(BIN)/python benchmarks/engines.py
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(STAMP)
