@@ -33,6 +33,8 @@ from pekso_toolkit.store.schema import (
     now_utc,
     parse_when,
     read_meta,
+    read_only_error,
+    read_only_reason,
     retry_busy,
     to_iso,
 )
@@ -68,6 +70,7 @@ class StoreBase:
         clock: Callable[[], datetime] | None = None,
         tz: str = DEFAULT_TZ,
         lock_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         self.path = path if str(path) == ":memory:" else Path(path)
         self.model = model or StageModel.default()
@@ -75,7 +78,11 @@ class StoreBase:
         self.tz = tz
         self.lock_timeout = float(lock_timeout)
         self._clock = clock or now_utc
-        self._conn = connect(path, timeout=self.lock_timeout)
+        #: why recording is refused: "asked", "file" or "folder" (see read_only_reason); None
+        self.read_only_reason = read_only_reason(path, asked=bool(read_only))
+        self._conn = connect(
+            path, timeout=self.lock_timeout, read_only=self.read_only_reason is not None
+        )
         # one connection, shared by the threads that use this store (Jupyter runs widget
         # callbacks on its own thread): every statement and transaction holds this lock
         self._lock = threading.RLock()
@@ -86,6 +93,11 @@ class StoreBase:
         self._checked_up_to = 0
         for stmt in _TEMP_DDL:
             self._conn.execute(stmt)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only (asked, or the file or folder not writable)."""
+        return self.read_only_reason is not None
 
     # ------------------------------------------------------------------------- plumbing
     def close(self) -> None:
@@ -179,6 +191,8 @@ class StoreBase:
                 "Ini salinan ekspor untuk analisis dan hanya bisa dibaca; catat di basis data "
                 "asli / This is an analysis export and is read-only; record in the original store"
             )
+        if self.read_only_reason is not None:
+            raise read_only_error(self.path, self.read_only_reason)
         conn = self._conn
         with self._lock:
             retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=self.lock_timeout)

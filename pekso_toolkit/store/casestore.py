@@ -114,6 +114,13 @@ class CaseStore(RecordingMixin):
         Time zone of times given without one (default ``Asia/Jakarta``).
     lock_timeout : float
         Seconds to wait for another writer before giving up with :class:`StoreError`.
+    read_only : bool
+        Open for reading only (SQLite ``file:...?mode=ro``): the analysis tables work, every
+        recording raises :class:`StoreError` ("store opened read-only"). A file that is not
+        writable, or that lies in a folder that is not writable, is opened read-only by itself.
+        Writability is read from the permission bits (a file without any write bit is read-only
+        for everyone, root included) and ``os.access`` with the effective ids;
+        :attr:`read_only_reason` says which applied.
 
     Notes
     -----
@@ -121,6 +128,10 @@ class CaseStore(RecordingMixin):
     contract id, step id, or the event id). ``at`` (when it happened) defaults to now and may not
     lie in the future; ``by`` defaults to ``worker``. Input errors raise :class:`RecordError`,
     practice rules :class:`pekso_toolkit.PracticeRuleError`; in both cases nothing is written.
+
+    Every file is checked with SQLite's ``PRAGMA quick_check`` when opened (through a read-only
+    connection): a damaged file is refused with :class:`StoreError` naming it and how to restore
+    it, and is not written to.
 
     Examples
     --------
