@@ -238,3 +238,60 @@ def test_export_onto_another_case_store_is_refused_and_it_is_kept(tmp_path: Path
         out = s.export(tmp_path / "export.sqlite")
         assert s.export(out, overwrite=True) == out
     assert _rows(other)[0] == 1 and _rows(other)[2] == 1
+
+
+# ------------------------------------------------------------------ 4. one place for times
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2025-01-31", datetime(2025, 1, 30, 17, 0, tzinfo=UTC)),
+        ("2025-01-31T09:30", datetime(2025, 1, 31, 2, 30, tzinfo=UTC)),
+        ("2025-01-31T09:30+08:00", datetime(2025, 1, 31, 1, 30, tzinfo=UTC)),
+        (datetime(2025, 1, 31, 9, 30), datetime(2025, 1, 31, 2, 30, tzinfo=UTC)),
+        (datetime(2025, 1, 31, 9, 30, tzinfo=UTC), datetime(2025, 1, 31, 9, 30, tzinfo=UTC)),
+        (date(2025, 1, 31), datetime(2025, 1, 30, 17, 0, tzinfo=UTC)),
+        (datetime(2025, 1, 31, 9, 30, 0, 123456), datetime(2025, 1, 31, 2, 30, 0, 123456, UTC)),
+    ],
+)
+def test_store_times_are_read_as_before(value: object, expected: datetime) -> None:
+    from pekso_toolkit.store.schema import parse_when
+
+    got = parse_when(value, field="at", tz="Asia/Jakarta")
+    assert got == expected and got.utcoffset() is not None and got.utcoffset().seconds == 0
+    assert isinstance(got, datetime)
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("kemarin sore", "not a recognised time"),
+        ("", "the time is missing"),
+        (42, "must be a time"),
+        (datetime(1, 1, 1), "1990"),
+        (date(202, 1, 4), "1990"),
+    ],
+)
+def test_store_time_errors_are_unchanged(value: object, match: str) -> None:
+    from pekso_toolkit.store.schema import parse_when
+
+    with pytest.raises(RecordError, match=match) as info:
+        parse_when(value, field="at", tz="Asia/Jakarta")
+    assert info.value.field == "at"
+
+
+def test_store_times_go_through_core_times(monkeypatch) -> None:
+    """The store reads user times with pekso_toolkit.core.times.to_utc (one place for times):
+    the Indonesian zone names are accepted like everywhere else."""
+    from pekso_toolkit.store import schema
+
+    calls: list[object] = []
+    real = schema.to_utc
+
+    def spy(value: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        calls.append(value)
+        return real(value, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schema, "to_utc", spy)
+    got = schema.parse_when("2025-01-31T10:00", field="at", tz="WITA")
+    assert got == datetime(2025, 1, 31, 2, 0, tzinfo=UTC)
+    assert calls == ["2025-01-31T10:00"]

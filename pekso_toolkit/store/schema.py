@@ -33,13 +33,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.config import PLAUSIBLE_AHEAD_DAYS, PLAUSIBLE_FROM
 from pekso_toolkit.core.errors import StoreError
+from pekso_toolkit.core.times import TimeValueError, to_utc
 
 __all__ = [
     "GOOD_AT",
@@ -565,45 +565,38 @@ def parse_when(value: Any, *, field: str, tz: str) -> datetime:
     """A time given by a user -> aware UTC datetime.
 
     Accepts an aware or naive ``datetime``/``pandas.Timestamp`` (naive: read in ``tz``), a
-    ``date`` (midnight in ``tz``) or ISO-8601 text. A time that cannot be placed on the UTC
-    calendar (e.g. ``datetime(1, 1, 1)``) is a :class:`RecordError` naming the plausible window.
+    ``date`` (midnight in ``tz``) or ISO-8601 text. Reading is done by
+    :func:`pekso_toolkit.core.times.to_utc` (so ``tz`` may also be ``WIB``/``WITA``/``WIT``);
+    this function keeps the store's own checks and messages: a value of another type, an
+    unreadable or missing time is a :class:`RecordError` naming ``field``, and a time that cannot
+    be placed on the UTC calendar (e.g. ``datetime(1, 1, 1)``) one naming the plausible window.
     """
+    if value is pd.NaT:
+        raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
+    if not isinstance(value, str | date):  # datetime and Timestamp are dates too
+        raise RecordError(
+            f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan "
+            f"{type(value).__name__} / {field}: must be a time (datetime, date or ISO text), not "
+            f"{type(value).__name__}",
+            field=field,
+        )
     try:
-        return _parse_when(value, field=field, tz=tz)
-    except (OverflowError, OutOfBoundsError) as exc:
-        raise _window_error(field, repr(value), None) from exc
-
-
-OutOfBoundsError = pd.errors.OutOfBoundsDatetime
-
-
-def _parse_when(value: Any, *, field: str, tz: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = pd.Timestamp(value)
-        except OutOfBoundsError:
-            raise
-        except (ValueError, TypeError):
+        stamp = to_utc(value, tz=tz, field=field)
+    except TimeValueError as exc:
+        if isinstance(exc.__context__, OverflowError | OutOfBoundsError):
+            raise _window_error(field, repr(value), None) from None
+        if isinstance(value, str) and value.strip() and value.strip().lower() != "nat":
             raise RecordError(
                 f"{field}: {value!r} bukan waktu yang dikenali; tulis seperti 2025-01-31 atau "
                 f"2025-01-31T09:30 / {field}: {value!r} is not a recognised time; write it like "
                 "2025-01-31 or 2025-01-31T09:30",
                 field=field,
             ) from None
-        if value is pd.NaT:
-            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
-    if isinstance(value, pd.Timestamp):
-        if value is pd.NaT:
-            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(tz))
-        return value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
-    raise RecordError(
-        f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan {type(value).__name__} "
-        f"/ {field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
-        field=field,
-    )
+        raise RecordError(
+            f"{field}: waktu kosong / {field}: the time is missing", field=field
+        ) from None
+    moment: datetime = stamp.to_pydatetime(warn=False)
+    return moment.astimezone(UTC)
+
+
+OutOfBoundsError = pd.errors.OutOfBoundsDatetime
