@@ -141,7 +141,8 @@ class _Builder:
             self.attrs["opened_at"] = ev.at
             self.enter(ev, ev.stage or p.get("stage") or self.first)
         elif kind == "stage_imported":
-            for key in ("office", "worker"):
+            # an import never changes what was recorded at the opening (office, worker)
+            for key in ("office", "worker") if self.source != "recorded" else ():
                 if p.get(key) is not None:
                     self.attrs[key] = str(p[key])
             if p.get("category") is not None:
