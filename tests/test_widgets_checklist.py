@@ -182,3 +182,29 @@ def test_html_is_escaped(store) -> None:
     view = StageChecklist(store, case_id)
     html = shown_html(view)
     assert "<img" not in html and "<script>x" not in html
+
+
+def test_current_stay_starts_where_time_in_stage_starts_it(tmp_path) -> None:
+    """Imported repeats of a stage are one stay: the header's "since" is the stay's start."""
+    import pandas as pd
+
+    from pekso_toolkit import time_in_stage
+    from pekso_toolkit.events.eventlog import load_events
+
+    frame = pd.DataFrame(
+        {
+            "case_id": ["X1", "X1", "X1"],
+            "stage": ["proses_awal", "asesmen", "asesmen"],
+            "timestamp": ["2025-06-01", "2025-06-05", "2025-06-10"],
+            "office": ["Kab. Garut"] * 3,
+            "worker": ["w1"] * 3,
+        }
+    )
+    with CaseStore(tmp_path / "i.sqlite", worker="ani") as store:
+        store.import_events(load_events(frame))
+        view = StageChecklist(store, "X1")
+        stays = time_in_stage(store.stage_events(), as_of="2025-07-01")
+        entered = stays[~stays["observed"]].iloc[0]["entered_at"]
+        since = entered.tz_convert("Asia/Jakarta").strftime("%Y-%m-%d")
+        assert since == "2025-06-05"
+        assert f"sejak {since}" in view.header.value

@@ -267,6 +267,45 @@ def sorted_events(frame: pd.DataFrame, as_of_ns: int | None, model: StageModel) 
     return SortedEvents(len(order), keep[order], ts[order], stage[order], case_code[order])
 
 
+def case_states(log: Any, *, as_of: Any, tz: str | None = None) -> pd.DataFrame:
+    """The state of every case after its last event up to ``as_of`` (its stage, or a state).
+
+    Events are read in the order of :func:`time_in_stage` (case, time, the documented tie rule),
+    so the state here is the one after which :func:`time_in_stage` has (or has not) an open stay.
+    This gives no durations: the time a case has spent in a stage is the ``days`` of its open
+    stay in :func:`time_in_stage`.
+
+    Parameters
+    ----------
+    log : EventLog or DataFrame
+        Canonical events (``case_id``, ``stage``, ``timestamp``), rows in any order.
+    as_of : date-like
+        Events after this moment are ignored (naive values are read in ``tz``).
+    tz : str, optional
+        Time zone of naive values (default: the log's, else ``DEFAULT_TZ``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case with an event up to ``as_of``, in case order: ``case_id`` (string),
+        ``stage`` (string: the stage or state id of its last event, e.g. ``ditutup`` or
+        ``dibuka_kembali``), ``at`` (UTC: the time of that event).
+    """
+    zone = _log_tz(log, tz)
+    frame, model = events_and_model(log, tz=zone)
+    as_of_ns = int(to_utc(as_of, tz=zone).value)
+    ev = sorted_events(frame, as_of_ns, model)
+    last = np.r_[ev.case_code[1:] != ev.case_code[:-1], True] if ev.n else np.zeros(0, bool)
+    ids = np.asarray(model.ids, dtype=object)
+    return pd.DataFrame(
+        {
+            "case_id": frame["case_id"].array.take(ev.rows[last]).astype("string"),
+            "stage": pd.array(ids[ev.stage[last]], dtype="string"),
+            "at": _utc_datetimes(ev.ts[last]),
+        }
+    )
+
+
 def _utc_datetimes(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """UTC datetimes over int64 nanoseconds (NaT = int64 min)."""
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").array
