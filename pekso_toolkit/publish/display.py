@@ -136,6 +136,8 @@ COLUMN_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(
         "understatement_share": ("Kekurangan (proporsi)", "Understatement (share)"),
         "exit": ("Keluar ke", "Exit"),
         "exit_label": ("Keluar ke", "Exit"),
+        "exit_label_id": ("Keluar ke", "Exit (Indonesian)"),
+        "exit_label_en": ("Keluar ke (Inggris)", "Exit"),
         "n_exits": ("Jumlah keluar", "Exits"),
         "day": ("Hari ke-", "Day"),
         "cum_incidence": ("Insidensi kumulatif", "Cumulative incidence"),
