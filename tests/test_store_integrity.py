@@ -504,3 +504,29 @@ def test_contract_editor_asks_the_store_and_has_short_methods() -> None:
     assert lengths["__init__"] <= 50
     too_long = {name: n for name, n in lengths.items() if n > 50}
     assert not too_long
+
+
+def test_an_import_report_accounts_for_every_row(store) -> None:
+    from pekso_toolkit.events.eventlog import load_events
+
+    frame = pd_frame()
+    report = store.import_events(load_events(frame))
+    assert report == len(frame) and report.n_rows == len(frame)
+    assert report.errors == () and len(report.refused) == 0
+    rows = report.rows
+    assert list(rows["status"]) == ["imported"] * len(frame)
+    assert rows["rule"].isna().all() and list(rows["row"]) == list(range(1, len(frame) + 1))
+    assert str(rows["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert "imported=3" in repr(report)
+
+
+def pd_frame():  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "case_id": ["A-1", "A-1", "A-2"],
+            "stage": ["proses_awal", "asesmen", "proses_awal"],
+            "timestamp": ["2024-01-02 08:00", "2024-01-09 08:00", "2024-01-03"],
+        }
+    )

@@ -197,3 +197,20 @@ def test_permission_bits_decide_even_for_root(tmp_path: Path, restore_modes) -> 
     assert not os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
     with CaseStore(path) as s:
         assert s.read_only
+
+
+def test_an_old_layout_is_not_migrated_when_read_only(tmp_path: Path) -> None:
+    from test_store_reliability import make_v1
+
+    path = tmp_path / "old.sqlite"
+    make_v1(path)
+    before = snapshot(tmp_path)
+    with pytest.raises(StoreError) as info:
+        CaseStore(path, read_only=True)
+    err = info.value
+    assert "schema version 1" in err.message_en and "versi 1" in err.message_id
+    assert "damaged" not in str(err)
+    assert snapshot(tmp_path)[path.name] == before[path.name]
+    assert not (tmp_path / "old.sqlite.v1.bak").exists()
+    with CaseStore(path) as s:  # writable: migrated as before
+        assert not s.read_only and len(s.case_ids()) == 2

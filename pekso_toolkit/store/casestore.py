@@ -325,7 +325,7 @@ class CaseStore(RecordingMixin):
                 continue
             state = fold(events, self.model)
             for pos in rows:
-                moment = stamps.iloc[pos].to_pydatetime()
+                moment = stamps.iloc[pos].to_pydatetime(warn=False)
                 found = self._stage_entry_problem(state, stage_list[pos], moment)
                 if found is not None:
                     refusals.append(Refusal(pos, found[0], found[1]))
