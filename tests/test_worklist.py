@@ -29,7 +29,7 @@ def store(tmp_path: Path) -> CaseStore:
     for item in ("kapasitas_dinilai", "kontrak_layanan"):
         s.tick(a, item, at="2024-02-01")
     s.sign_contract(a, in_scope=[p], capacity_note="cukup", at="2024-02-01")
-    # B: forgot the contract items and the analysis, a plan step overdue
+    # B: forgot the capacity judgement and the analysis, a plan step overdue
     b = _open(s, "klien B", "2024-02-20")
     p = s.add_problem(b, "masalah", category="FM", at="2024-02-20")
     s.sign_contract(b, in_scope=[p], capacity_note="cukup", at="2024-02-20")
@@ -54,7 +54,7 @@ def test_worklist_lists_what_each_open_case_needs(store: CaseStore) -> None:
         ("K-000001", "past_target", "proses_awal"),
         ("K-000002", "contract_check", "plan_before_analysis"),
         ("K-000002", "forgotten_step", "kapasitas_dinilai"),
-        ("K-000002", "forgotten_step", "kontrak_layanan"),
+        # "kontrak_layanan" is not forgotten: signing the contract ticked it
         ("K-000002", "forgotten_step", "prioritas_masalah"),
         ("K-000002", "overdue_plan_step", "S1"),
     ]

@@ -58,6 +58,11 @@ _TEMP_DDL = (
 When: TypeAlias = datetime | pd.Timestamp | str | None
 
 
+#: checklist items that a recording ticks by itself, so the worker never enters them twice:
+#: signing the service contract is the step "kontrak layanan ditandatangani"
+DERIVED_TICKS: dict[str, str] = {"contract_signed": "kontrak_layanan"}
+
+
 class StoreBase:
     """Connection, transactions and checks shared by the recording and reading API."""
 
@@ -366,6 +371,19 @@ class StoreBase:
             eid = self._insert(
                 conn, case_id, kind, payload, at=moment, now=now, by=who, stage=stage
             )
+            item = DERIVED_TICKS.get(kind)
+            if item is not None and self.model.has_item(item):
+                if item not in self._state(conn, case_id).ticked:  # in the same transaction
+                    self._insert(
+                        conn,
+                        case_id,
+                        "item_ticked",
+                        {"item": item, "derived_from": eid},
+                        at=moment,
+                        now=now,
+                        by=who,
+                        stage=None,
+                    )
         return eid, payload
 
     def _checked(

@@ -455,8 +455,17 @@ class RecordingMixin(StoreBase):
         return item_id
 
     def tick(self, case_id: str, item_id: str, *, at: When = None, by: str | None = None) -> int:
-        """Tick a checklist item of the stage model. Returns the event id."""
+        """Tick a checklist item of the stage model. Returns the event id.
+
+        An item the store already ticked by itself (``kontrak_layanan`` when the contract was
+        signed) is not ticked twice: the id of that tick is returned.
+        """
         item = self._item(item_id)
+        with self._read() as conn:
+            state = self._state(conn, case_id)
+        derived = next((t for t in state.ticks if t.item_id == item and t.derived), None)
+        if derived is not None:
+            return derived.event_id
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
             done = next((t for t in state.ticks if t.item_id == item), None)
