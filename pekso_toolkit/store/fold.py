@@ -216,35 +216,7 @@ class _Builder:
                 }
             )
         elif kind == "contract_amended":
-            if not self.contracts:
-                return
-            contract = self.contracts[-1]
-            cur: ContractVersion = contract["versions"][-1]
-            add = tuple(p.get("add", ()))
-            drop = tuple(p.get("drop", ()))
-            in_scope = tuple(x for x in cur.in_scope if x not in drop) + tuple(
-                x for x in add if x not in cur.in_scope
-            )
-            out = tuple(x for x in cur.out_of_scope if x not in add) + tuple(
-                x for x in drop if x not in cur.out_of_scope
-            )
-            contract["versions"].append(
-                ContractVersion(
-                    cur.version + 1,
-                    in_scope,
-                    out,
-                    ev.at,
-                    ev.recorded_by,
-                    ev.event_id,
-                    reason=p.get("reason"),
-                    client_agreed=p.get("client_agreed"),
-                    added=add,
-                    dropped=drop,
-                )
-            )
-            for pid in set(add) | set(drop):
-                if pid in self.problems:
-                    self.problems[pid]["n_amendments"] += 1
+            self._amend(ev)
         elif kind == "item_ticked":
             item = p["item"]
             stage = self.model.item(item)[0].id if self.model.has_item(item) else ""
@@ -268,6 +240,39 @@ class _Builder:
                 step["completed_at"] = ev.at
                 step["completed_by"] = ev.recorded_by
         # event_corrected is handled by fold(); unknown kinds (newer toolkits) are ignored
+
+    def _amend(self, ev: Event) -> None:
+        """A contract amendment: a new version of the contract in force."""
+        p = ev.payload
+        if not self.contracts:
+            return
+        contract = self.contracts[-1]
+        cur: ContractVersion = contract["versions"][-1]
+        add = tuple(p.get("add", ()))
+        drop = tuple(p.get("drop", ()))
+        in_scope = tuple(x for x in cur.in_scope if x not in drop) + tuple(
+            x for x in add if x not in cur.in_scope
+        )
+        out = tuple(x for x in cur.out_of_scope if x not in add) + tuple(
+            x for x in drop if x not in cur.out_of_scope
+        )
+        contract["versions"].append(
+            ContractVersion(
+                cur.version + 1,
+                in_scope,
+                out,
+                ev.at,
+                ev.recorded_by,
+                ev.event_id,
+                reason=p.get("reason"),
+                client_agreed=p.get("client_agreed"),
+                added=add,
+                dropped=drop,
+            )
+        )
+        for pid in set(add) | set(drop):
+            if pid in self.problems:
+                self.problems[pid]["n_amendments"] += 1
 
     def freeze(self, n_events: int, last_event_id: int, voided: tuple[int, ...]) -> CaseState:
         contracts = tuple(
