@@ -91,6 +91,14 @@ def level_label(code: str | None) -> str:
     return pick(*labels) if labels else code
 
 
+def counted(n: int, noun_id: str, one_en: str, many_en: str) -> str:
+    """``n`` and its noun in the current language: ``"1 case"``, ``"2 cases"``; Bahasa
+    Indonesia does not inflect (``"1 kasus"``, ``"2 kasus"``)."""
+    if get_language() == "en":
+        return f"{n} {one_en if n == 1 else many_en}"
+    return f"{n} {noun_id}"
+
+
 def today_local() -> date:
     """Today's date in Asia/Jakarta."""
     return datetime.now(ZoneInfo(DEFAULT_TZ)).date()

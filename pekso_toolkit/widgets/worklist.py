@@ -18,6 +18,7 @@ from pekso_toolkit.stays.durations import to_utc
 from pekso_toolkit.stays.worklist import TASKS, worklist
 from pekso_toolkit.widgets._common import (
     StoreView,
+    counted,
     css_class,
     esc,
     message_html,
@@ -130,8 +131,8 @@ class WorklistView(StoreView):
         self.header.value = (
             f"<h4>{esc(pick('Daftar kerja supervisor', 'Supervisor worklist'))} "
             f"{esc(when)}</h4><div class='pekso-warning'>{esc(note)}</div>"
-            f"<div class='pekso-muted'>{len(data)} {esc(pick('tugas', 'tasks'))}, "
-            f"{n_cases} {esc(pick('kasus', 'cases'))}</div>"
+            f"<div class='pekso-muted'>{esc(counted(len(data), 'tugas', 'task', 'tasks'))}, "
+            f"{esc(counted(n_cases, 'kasus', 'case', 'cases'))}</div>"
         )
         buttons: list[w.Button] = []
         lines: list[w.Widget] = []
