@@ -213,3 +213,19 @@ def test_days_in_stage_are_the_open_stays_of_time_in_stage(tmp_path) -> None:
         assert board.buttons[waiting] in board.columns.children[-1].children
         assert board.buttons[waiting].description == f"{waiting} · —"
         assert board.buttons[waiting].button_style == ""
+
+
+def test_counts_in_words_agree_with_the_number(tmp_path) -> None:
+    from pekso_toolkit.core.i18n import set_language
+
+    with CaseStore(tmp_path / "one.sqlite", worker="ani", clock=lambda: NOW) as store:
+        open_case(store, "A", "ani", "2025-06-27")
+        set_language("en")
+        try:
+            board = CaseBoard(store, as_of=AS_OF)
+            assert "1 case;" in board.header.value and "1 cases" not in board.header.value
+            assert "1 case ·" in board.columns.children[0].children[0].value
+            assert "0 cases" in board.columns.children[1].children[0].value
+        finally:
+            set_language("id")
+        assert "1 kasus" in CaseBoard(store, as_of=AS_OF).header.value

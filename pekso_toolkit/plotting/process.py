@@ -62,9 +62,18 @@ def _days_text(days: float) -> str:
     return f"{text} {unit}"
 
 
-def _count_text(n: int) -> str:
+def _counted(n: int, noun_id: str, one_en: str, many_en: str) -> str:
+    """``n`` and its noun in the current language: ``"1 move"``, ``"2 moves"``; Bahasa
+    Indonesia does not inflect (``"1 perpindahan"``, ``"2 perpindahan"``) and groups thousands
+    with a dot."""
     text = f"{n:,}"
-    return f"{text.replace(',', '.')} kasus" if pick("id", "en") == "id" else f"{text} cases"
+    if pick("id", "en") == "id":
+        return f"{text.replace(',', '.')} {noun_id}"
+    return f"{text} {one_en if n == 1 else many_en}"
+
+
+def _count_text(n: int) -> str:
+    return _counted(n, "kasus", "case", "cases")
 
 
 def _wrap(label: str, width: int = 11) -> str:
@@ -271,9 +280,10 @@ def plot_process_map(
         "Process map: arrow width = cases, label = median days before the move",
     )
     if hidden:
+        moved = _counted(hidden, "perpindahan", "move", "moves")
         title += pick(
-            f"\n({hidden} perpindahan dengan < {min_cases} kasus tidak digambar)",
-            f"\n({hidden} moves with < {min_cases} cases not drawn)",
+            f"\n({moved} dengan < {min_cases} kasus tidak digambar)",
+            f"\n({moved} with < {min_cases} cases not drawn)",
         )
     ax.set_title(title, fontsize=10)
     return ax

@@ -11,6 +11,8 @@ shown as HTML is escaped.
 * :class:`ContractEditor` -- contract scope, amendments, referrals, termination, follow-up
 * :class:`CaseBoard` -- open cases by stage, days in stage, overdue highlighted
 * :class:`BottleneckExplorer` -- time in stage by office, worker, category or month
+* :class:`WorklistView` -- the supervisor's worklist (internal only)
+* :func:`supervisor_view` -- case board and worklist in one call (shown only when internal)
 """
 
 from pekso_toolkit.widgets._common import notify, subscribe
@@ -19,6 +21,7 @@ from pekso_toolkit.widgets.checklist import StageChecklist
 from pekso_toolkit.widgets.contract import ContractEditor
 from pekso_toolkit.widgets.explorer import BottleneckExplorer
 from pekso_toolkit.widgets.intake import IntakeForm
+from pekso_toolkit.widgets.worklist import WorklistView, supervisor_view
 from pekso_toolkit.widgets.workspace import CaseWorkspace
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
     "ContractEditor",
     "IntakeForm",
     "StageChecklist",
+    "WorklistView",
     "notify",
     "subscribe",
+    "supervisor_view",
 ]

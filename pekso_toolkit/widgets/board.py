@@ -11,7 +11,14 @@ import pandas as pd
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.stays.durations import case_states, time_in_stage, to_utc
-from pekso_toolkit.widgets._common import StoreView, css_class, esc, name_fields, style_block
+from pekso_toolkit.widgets._common import (
+    StoreView,
+    counted,
+    css_class,
+    esc,
+    name_fields,
+    style_block,
+)
 from pekso_toolkit.widgets.checklist import StageChecklist
 
 __all__ = ["CaseBoard"]
@@ -199,7 +206,7 @@ class CaseBoard(StoreView):
         )
         self.header.value = (
             f"<h4>{esc(pick('Papan kasus aktif per', 'Open cases as of'))} {esc(as_of_local)}</h4>"
-            f"<div class='pekso-muted'>{len(data)} {esc(pick('kasus', 'cases'))}; "
+            f"<div class='pekso-muted'>{esc(counted(len(data), 'kasus', 'case', 'cases'))}; "
             f"{n_over} {esc(pick('melewati target tahap', 'past the stage target'))} "
             f"({esc(unit)})</div>"
         )
@@ -216,7 +223,7 @@ class CaseBoard(StoreView):
             )
             title = w.HTML(
                 f"<b>{esc(self.model.label(stage_id))}</b><br>"
-                f"<span class='pekso-muted'>{len(rows)} {esc(pick('kasus', 'cases'))}"
+                f"<span class='pekso-muted'>{esc(counted(len(rows), 'kasus', 'case', 'cases'))}"
                 f"{target_text}</span>"
             )
             cells: list[w.Widget] = [title]

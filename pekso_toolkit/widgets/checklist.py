@@ -17,6 +17,8 @@ from pekso_toolkit.widgets._common import (
     fmt_date,
     message_html,
     name_fields,
+    one_at_a_time,
+    set_disabled,
     style_block,
 )
 
@@ -227,6 +229,7 @@ class StageChecklist(StoreView):
         """Untick an item (as clicking its box again does)."""
         self.checkboxes[item_id].value = False
 
+    @one_at_a_time("next_button", busy=False)
     def move_next(self) -> bool:
         """Move the case to the next stage (what the button does).
 
@@ -263,6 +266,7 @@ class StageChecklist(StoreView):
             return False
         return self._move(target)
 
+    @one_at_a_time("confirm_button", busy=False)
     def confirm_move(self) -> bool:
         """Move after a warning (what "move anyway" does). Returns True when the case moved."""
         target = self._pending
@@ -329,12 +333,12 @@ class StageChecklist(StoreView):
         target = self._target(state)
         if target is None:
             self.next_button.description = pick("Tidak ada tahap berikutnya", "No next stage")
-            self.next_button.disabled = True
+            set_disabled(self.next_button, True)
         else:
             self.next_button.description = pick("Pindah ke: ", "Move to: ") + self.model.label(
                 target
             )
-            self.next_button.disabled = False
+            set_disabled(self.next_button, False)
 
     def _show_items(self) -> None:
         stage = self.model.stage(str(self.stage.value))

@@ -17,6 +17,7 @@ from pekso_toolkit.widgets._common import (
     fmt_date,
     labelled,
     name_fields,
+    one_at_a_time,
     style_block,
     wide,
 )
@@ -330,6 +331,7 @@ class ContractEditor(StoreView):
             self._changed(self.case_id)
         return bool(ok)
 
+    @one_at_a_time("sign_button", busy=False)
     def sign(self) -> bool:
         """Sign the contract with the scope chosen per problem. Returns True when written."""
         inside = [pid for pid, d in self.scope.items() if d.value == "in"]
@@ -346,6 +348,7 @@ class ContractEditor(StoreView):
             self.fb_sign.ok("Kontrak ditandatangani.", "Contract signed.")
         return ok
 
+    @one_at_a_time("amend_button", busy=False)
     def amend(self) -> bool:
         """Amend the contract in force. Returns True when written.
 
@@ -377,6 +380,7 @@ class ContractEditor(StoreView):
             self.fb_amend.ok("Kontrak diubah.", "Contract amended.")
         return ok
 
+    @one_at_a_time("refer_button", busy=False)
     def refer(self) -> bool:
         """Refer the chosen problem. Returns True when written."""
         pid = self.refer_problem.value
@@ -390,6 +394,7 @@ class ContractEditor(StoreView):
             self.refer_to.value = ""
         return ok
 
+    @one_at_a_time("close_button", busy=False)
     def close_case(self) -> bool:
         """Close the case with the termination contract. Returns True when written."""
         termination = self.termination_contract.value
@@ -405,6 +410,7 @@ class ContractEditor(StoreView):
             self.close_reason.value = ""
         return ok
 
+    @one_at_a_time("follow_button", busy=False)
     def follow_up(self) -> bool:
         """Start a follow-up contract. Returns True when written."""
         inside = list(self.follow_in.value)
@@ -426,6 +432,7 @@ class ContractEditor(StoreView):
             self.follow_reason.value = ""
         return ok
 
+    @one_at_a_time("reopen_button", busy=False)
     def reopen(self) -> bool:
         """Reopen the closed case. Returns True when written."""
         reason = self.reopen_reason.value
