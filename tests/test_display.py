@@ -126,3 +126,8 @@ def test_readable_tables_formats_every_dataframe_in_a_notebook_until_turned_off(
     finally:
         pk.readable_tables(enable=False)
         InteractiveShell.clear_instance()
+
+
+def test_row_numbers_left_from_filtering_are_not_shown() -> None:
+    frame = pd.DataFrame({"office": ["A", "B", "C"], "n": [1, 2, 3]}).query("n > 1")
+    assert list(pk.show_table(frame).frame.columns) == ["Kantor / Office", "Jumlah / Number"]

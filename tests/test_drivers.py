@@ -241,3 +241,18 @@ def test_bottleneck_test_results_are_masked_with_small_groups() -> None:
     small = table["n_stays"].isna()
     assert small.any()
     assert table.loc[small, "p_holm"].isna().all() and table.loc[small, "differs"].isna().all()
+
+
+def test_a_stratified_factor_is_described_without_an_invented_hazard_ratio() -> None:
+    """When proportional hazards fail, no hazard ratio is estimated, so the sentence must not
+    quote one: it cites the Kaplan-Meier medians and the log-rank test."""
+    stays = _crossing_stays(3000, 1)
+    slow = stays["group"] == "B"
+    stays.loc[slow, "days"] *= 2.0  # B: twice as long, and still crossing hazards
+    table = pk.stage_drivers(stays, stage="asesmen", covariates=["group"])
+    row = _row(table, "group", "B")
+    assert row["method"] == "logrank" and np.isnan(row["hazard_ratio"])
+    sentence = row["sentence"]
+    assert isinstance(sentence, str) and "lebih lama" in sentence and "longer" in sentence
+    assert "hazard" not in sentence.lower()
+    assert "log-rank" in sentence

@@ -246,7 +246,14 @@ def show_table(
     """
     zone = tz or str(table.attrs.get("tz") or DEFAULT_TZ)
     data = table
-    if not isinstance(table.index, pd.RangeIndex):  # an index that means something is shown
+    rows_only = (
+        table.index.nlevels == 1
+        and table.index.name is None
+        and pd.api.types.is_integer_dtype(table.index.dtype)
+    )
+    if rows_only:  # row numbers left over from filtering or sorting mean nothing to a reader
+        data = table.reset_index(drop=True)
+    elif not isinstance(table.index, pd.RangeIndex):  # an index that means something is shown
         data = table.reset_index()
         if "index" in data.columns and "index" not in table.columns:
             data = data.rename(columns={"index": ""})

@@ -311,11 +311,19 @@ def _sentence(
         than = ""
         if ref is not None:
             than = f" daripada {cov} = {ref}" if lang == "id" else f" than {cov} = {ref}"
-        stats = (
-            f"(waktu median; rasio hazard {_num(hazard_ratio, lang, 2)}, {_p_text(p, lang)})"
-            if lang == "id"
-            else f"(median time; hazard ratio {_num(hazard_ratio, lang, 2)}, {_p_text(p, lang)})"
-        )
+        if np.isfinite(hazard_ratio):
+            stats = (
+                f"(waktu median; rasio hazard {_num(hazard_ratio, lang, 2)}, {_p_text(p, lang)})"
+                if lang == "id"
+                else f"(median time; hazard ratio {_num(hazard_ratio, lang, 2)}, "
+                f"{_p_text(p, lang)})"
+            )
+        else:  # stratified: no hazard ratio was estimated, the medians and log-rank test speak
+            stats = (
+                f"(median Kaplan–Meier; uji log-rank, {_p_text(p, lang)})"
+                if lang == "id"
+                else f"(Kaplan–Meier medians; log-rank test, {_p_text(p, lang)})"
+            )
         stage_text = stage_label.lower() if lang == "id" else stage_label.lower()
         if np.isfinite(median_ratio) and median_ratio >= 1:
             r = _num(median_ratio, lang)
@@ -348,6 +356,10 @@ def _sentence(
                 )
                 than = f" {cov} = {ref}"
             parts.append(f"{who} {verb}{than} {stats}")
+        elif not np.isfinite(hazard_ratio):  # neither a median ratio nor a hazard ratio
+            differs = "berbeda" if lang == "id" else "differ"
+            where = f"di {stage_text}" if lang == "id" else f"in {stage_text}"
+            parts.append(f"{who} {differs} {where}{than} {stats}")
         else:  # the median is not reached: say it from the hazard ratio only
             slower = hazard_ratio < 1
             if lang == "id":
@@ -659,7 +671,7 @@ def _drivers_of_stage(
                     ref,
                     labels,
                     row["median_ratio"],
-                    hr_for_text if np.isfinite(hr_for_text) else 1 / row["median_ratio"],
+                    hr_for_text,
                     row["p_value"],
                 )
                 if significant
