@@ -65,7 +65,8 @@ def restore_modes(tmp_path: Path) -> Iterator[list[Path]]:
 def assert_reads(store: CaseStore, ids: list[str]) -> None:
     assert list(store.cases()["case_id"]) == ids
     assert set(store.events()["case_id"]) == set(ids)
-    assert len(store.events()) == 4 * len(ids)
+    # opening, problem, contract (with its automatic "kontrak_layanan" tick), stage
+    assert len(store.events()) == 5 * len(ids)
     assert set(store.stage_events().events["case_id"]) == set(ids)
     assert list(store.flags()["case_id"]) == ids
     assert store.case(ids[0]).stage == "asesmen"

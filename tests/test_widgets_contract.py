@@ -46,9 +46,16 @@ def signed(store: CaseStore, case_id: str) -> ContractEditor:
 
 
 def test_sign_writes_the_scope_and_capacity(store, case_id) -> None:
+    before = len(store.events())
     editor = signed(store, case_id)
-    kind, payload = last(store)
-    assert kind == "contract_signed"
+    written = store.events().iloc[before:]
+    # the contract, then the store's own tick of "kontrak layanan ditandatangani"
+    assert list(written["kind"]) == ["contract_signed", "item_ticked"]
+    assert json.loads(written["payload"].iloc[1]) == {
+        "item": "kontrak_layanan",
+        "derived_from": int(written["event_id"].iloc[0]),
+    }
+    payload = json.loads(written["payload"].iloc[0])
     assert payload == {
         "contract_id": "C1",
         "in_scope": ["P1"],
