@@ -191,3 +191,27 @@ def test_a_viewer_cannot_set_the_threshold_below_the_publication_default(stays) 
     internal = BottleneckExplorer(stays, min_count=3, floor=1, warm_up=False)
     internal.min_count.value = 1
     assert internal.min_count.value == 1
+
+
+def test_period_is_the_month_in_the_logs_own_time_zone() -> None:
+    """An entry at 16:30 UTC on 31 March is 1 April in Jayapura (WIT), 31 March in Jakarta."""
+    events = pd.DataFrame(
+        {
+            "case_id": ["A", "A", "B", "B"],
+            "stage": ["proses_awal", "asesmen", "proses_awal", "asesmen"],
+            "timestamp": [
+                "2025-03-31 16:30",
+                "2025-04-10 02:00",
+                "2025-03-02 01:00",
+                "2025-03-05 01:00",
+            ],
+        }
+    )
+    events["timestamp"] = pd.to_datetime(events["timestamp"]).dt.tz_localize("UTC")
+    import pekso_toolkit as pk
+
+    log = pk.load_events(events, tz="Asia/Jayapura")
+    stays = time_in_stage(log, as_of="2025-04-30")
+    explorer = BottleneckExplorer(stays, groupings=["period"], min_count=1, floor=1, warm_up=False)
+    first = explorer.stays.set_index(["case_id", "stage"]).loc[("A", "proses_awal"), "period"]
+    assert str(first) == "2025-04"

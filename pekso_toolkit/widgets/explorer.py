@@ -44,9 +44,9 @@ _NO_GROUP = "_none"
 WARM_UP_THREAD = "pekso-explorer-warm-up"
 
 
-def _month_labels(entered_at: pd.Series) -> pd.Series:
-    """``YYYY-MM`` of each entry time in Asia/Jakarta (vectorised over distinct months)."""
-    local = pd.DatetimeIndex(entered_at).tz_convert(DEFAULT_TZ)
+def _month_labels(entered_at: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
+    """``YYYY-MM`` of each entry time in ``tz`` (vectorised over distinct months)."""
+    local = pd.DatetimeIndex(entered_at).tz_convert(tz)
     code = np.asarray(local.year * 12 + (local.month - 1))
     uniques, inverse = np.unique(code, return_inverse=True)
     labels = np.array([f"{u // 12:04d}-{u % 12 + 1:02d}" for u in uniques], dtype=object)
@@ -133,11 +133,13 @@ class BottleneckExplorer(w.VBox):
                 "stays again with time_in_stage(log, as_of=...) for that date"
             )
         self.as_of = to_utc(as_of) if as_of is not None else recorded
+        #: the time zone of the log the stays come from (months and dates are local to it)
+        self.tz = str(stays.attrs.get("tz") or DEFAULT_TZ)
         self._model = model  # None: the stays' own stages and targets
         self.model = model or StageModel.default()
         data = stays
         if "period" not in data.columns and "entered_at" in data.columns:
-            data = data.assign(period=_month_labels(data["entered_at"]))
+            data = data.assign(period=_month_labels(data["entered_at"], self.tz))
             data.attrs = dict(stays.attrs)
         self.stays = data
         offered = [g for g in (groupings or GROUPINGS) if g in data.columns]
@@ -251,7 +253,7 @@ class BottleneckExplorer(w.VBox):
         self.plot.value = self._image(group_col, rows)
         self.table.value = self._table_html(group_col, rows)
         as_of = (
-            pd.Timestamp(self.as_of).tz_convert(DEFAULT_TZ).strftime("%Y-%m-%d")
+            pd.Timestamp(self.as_of).tz_convert(self.tz).strftime("%Y-%m-%d")
             if self.as_of is not None
             else "?"
         )
