@@ -649,3 +649,24 @@ def test_signing_the_contract_ticks_the_contract_item_once(store: CaseStore) -> 
     store.sign_contract(other, in_scope=["P1"], capacity_note="ok")
     events = store.events(other)
     assert (events["kind"] == "item_ticked").sum() == 1
+
+
+def test_the_last_referral_and_the_closure_tick_their_items(store: CaseStore) -> None:
+    cid = open_case(store)
+    for text in ("a", "b", "c"):
+        store.add_problem(cid, text, category="AT")
+    store.sign_contract(cid, in_scope=["P1"], out_of_scope=["P2", "P3"], capacity_note="ok")
+    store.refer(cid, "P2", to="Puskesmas")
+    assert "rujukan_keluar" not in store.case(cid).ticked  # P3 is not referred yet
+    store.refer(cid, "P3", to="Dinas Pendidikan")
+    tick = next(t for t in store.case(cid).ticks if t.item_id == "rujukan_keluar")
+    assert tick.derived
+    store.close_case(cid, termination_contract="TC", reason="selesai")
+    state = store.case(cid)
+    assert "kontrak_pengakhiran" in state.ticked
+    # the closure sees its own termination contract: not listed as missing at closing
+    assert "kontrak_pengakhiran" not in state.closures[-1].unticked_forgotten
+    kinds = list(store.events(cid)["kind"])
+    assert kinds[-2:] == ["item_ticked", "case_closed"]
+    flags = store.flags().set_index("case_id")
+    assert "kontrak_pengakhiran" not in str(flags.loc[cid, "unticked_at_close"])

@@ -58,9 +58,33 @@ _TEMP_DDL = (
 When: TypeAlias = datetime | pd.Timestamp | str | None
 
 
-#: checklist items that a recording ticks by itself, so the worker never enters them twice:
-#: signing the service contract is the step "kontrak layanan ditandatangani"
-DERIVED_TICKS: dict[str, str] = {"contract_signed": "kontrak_layanan"}
+#: checklist items that a recording ticks by itself, so the worker never enters a fact twice:
+#: signing the service contract is "kontrak layanan ditandatangani", referring the last
+#: out-of-scope problem is "masalah di luar cakupan dirujuk", closing the case with its
+#: termination contract is "kontrak pengakhiran ditandatangani"
+DERIVED_TICKS: dict[str, str] = {
+    "contract_signed": "kontrak_layanan",
+    "problem_referred": "rujukan_keluar",
+    "case_closed": "kontrak_pengakhiran",
+}
+#: recordings whose own tick is written just before them (the closure checks its items)
+_TICK_FIRST = frozenset({"case_closed"})
+
+
+def _derived_tick(
+    kind: str, state: CaseState, payload: dict[str, Any], model: StageModel
+) -> str | None:
+    """The checklist item the recording ``kind`` ticks by itself, or None."""
+    item = DERIVED_TICKS.get(kind)
+    if item is None or not model.has_item(item) or item in state.ticked:
+        return None
+    if kind == "problem_referred":  # only once every out-of-scope problem is referred
+        contract = state.active_contract
+        out = set(contract.out_of_scope) if contract is not None else set()
+        referred = {p.problem_id for p in state.problems if p.referred_to}
+        if not out or not out <= referred | {payload.get("problem_id")}:
+            return None
+    return item
 
 
 class StoreBase:
@@ -368,22 +392,19 @@ class StoreBase:
             now, moment, payload = self._checked(
                 conn, case_id, build, at=at, allow_closed=allow_closed
             )
+            item = _derived_tick(kind, self._state(conn, case_id), payload, self.model)
+
+            def tick(source: dict[str, Any]) -> None:  # in the same transaction
+                tick_payload = {"item": item, **source}
+                self._insert(conn, case_id, "item_ticked", tick_payload, at=moment, now=now, by=who)
+
+            if item is not None and kind in _TICK_FIRST:
+                tick({"derived_from_kind": kind})
             eid = self._insert(
                 conn, case_id, kind, payload, at=moment, now=now, by=who, stage=stage
             )
-            item = DERIVED_TICKS.get(kind)
-            if item is not None and self.model.has_item(item):
-                if item not in self._state(conn, case_id).ticked:  # in the same transaction
-                    self._insert(
-                        conn,
-                        case_id,
-                        "item_ticked",
-                        {"item": item, "derived_from": eid},
-                        at=moment,
-                        now=now,
-                        by=who,
-                        stage=None,
-                    )
+            if item is not None and kind not in _TICK_FIRST:
+                tick({"derived_from": eid})
         return eid, payload
 
     def _checked(

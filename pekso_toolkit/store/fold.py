@@ -220,7 +220,7 @@ class _Builder:
         elif kind == "item_ticked":
             item = p["item"]
             stage = self.model.item(item)[0].id if self.model.has_item(item) else ""
-            derived = p.get("derived_from") is not None
+            derived = p.get("derived_from") is not None or p.get("derived_from_kind") is not None
             self.ticks[item] = Tick(item, stage, ev.at, ev.recorded_by, ev.event_id, derived)
         elif kind == "item_unticked":
             self.ticks.pop(p["item"], None)

@@ -89,6 +89,16 @@ def describe(ev: Event, model: StageModel, lang: str | None = None) -> str:
                     " (otomatis, dari kejadian #{0})", " (automatically, from event #{0})", lang
                 ).format(p["derived_from"])
             )
+        if p.get("derived_from_kind") == "case_closed":
+            return (
+                verb
+                + label
+                + pick(
+                    " (otomatis: kasus ditutup dengan kontrak pengakhiran)",
+                    " (automatically: the case was closed with its termination contract)",
+                    lang,
+                )
+            )
         return verb + label
     if k == "plan_step_added":
         return pick("Langkah rencana ", "Plan step ", lang) + (
