@@ -230,12 +230,12 @@ def test_a_small_memory_limit_spills_and_still_gives_the_stays(
         return con
 
     monkeypatch.setattr(durations, "connect", two_threads)
-    got = time_in_stage(path, as_of="2024-06-30", memory_limit="100MB")
+    got = time_in_stage(path, as_of="2024-06-30", memory_limit="80MB")
     assert_same_stays(got, want)
     # the same limit with no room to spill fails: the query above completed by spilling
     spill_cap.append("0KiB")
     with pytest.raises(AnalysisError) as info:
-        time_in_stage(path, as_of="2024-06-30", memory_limit="100MB")
+        time_in_stage(path, as_of="2024-06-30", memory_limit="80MB")
     assert info.value.field == "memory_limit"
     assert "memory_limit" in info.value.message_id and "Raise" in info.value.message_en
     # and far too little memory is reported as a toolkit error that says what to change
