@@ -230,12 +230,12 @@ def test_a_small_memory_limit_spills_and_still_gives_the_stays(
         return con
 
     monkeypatch.setattr(durations, "connect", two_threads)
-    got = time_in_stage(path, as_of="2024-06-30", memory_limit="100MB")
+    got = time_in_stage(path, as_of="2024-06-30", memory_limit="80MB")
     assert_same_stays(got, want)
     # the same limit with no room to spill fails: the query above completed by spilling
     spill_cap.append("0KiB")
     with pytest.raises(AnalysisError) as info:
-        time_in_stage(path, as_of="2024-06-30", memory_limit="100MB")
+        time_in_stage(path, as_of="2024-06-30", memory_limit="80MB")
     assert info.value.field == "memory_limit"
     assert "memory_limit" in info.value.message_id and "Raise" in info.value.message_en
     # and far too little memory is reported as a toolkit error that says what to change
@@ -303,3 +303,17 @@ def test_dask_from_parquet_with_working_days_and_carry(
     converted = got.astype({"case_id": want["case_id"].dtype, "office": object, "worker": object})
     assert_same_stays(converted, want)
     pd.testing.assert_frame_equal(stage_summary(got), stage_summary(want), check_exact=True)
+
+
+# ---------------------------------------------------------------------------------- frames
+@pytest.mark.parametrize("dtype", ["string[python]", "string[pyarrow]", "object"])
+def test_case_ids_reach_the_engine_unchanged_whatever_their_storage(
+    events: pd.DataFrame, expected: pd.DataFrame, dtype: str
+) -> None:
+    from pekso_toolkit.stays.engine import _arrow_strings
+
+    ids = pd.Series(["K1", None, "Ä-2", ""], dtype=dtype)
+    assert _arrow_strings(ids).to_pylist() == ["K1", None, "Ä-2", ""]
+    got = time_in_stage(events.astype({"case_id": dtype}), as_of=AS_OF)
+    assert got["case_id"].tolist() == expected["case_id"].tolist()
+    assert_same_stays(got.astype({"case_id": expected["case_id"].dtype}), expected)

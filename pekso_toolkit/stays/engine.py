@@ -264,6 +264,20 @@ def event_relation(
     return extra
 
 
+def _arrow_strings(series: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A pandas string column as Arrow strings (missing values null).
+
+    A ``string[python]`` column is converted from its object array directly: pandas' own
+    conversion first copies the array and looks for missing values, which takes as long again
+    on millions of rows. Arrow-backed columns are passed on without a copy.
+    """
+    values = series.array
+    raw = getattr(values, "_ndarray", None)  # pandas' StringArray keeps its objects here
+    if isinstance(raw, np.ndarray) and raw.dtype == object:
+        return pa.array(raw, type=pa.string(), from_pandas=True)
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
 def register_frame(
     con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, gaps: Sequence[str] = ()
 ) -> None:
@@ -272,7 +286,7 @@ def register_frame(
     For each column of ``gaps`` a flag ``__has_<i>`` says whether the row has a value.
     """
     columns: dict[str, Any] = {
-        "case_id": pa.array(frame["case_id"], type=pa.string(), from_pandas=True),
+        "case_id": _arrow_strings(frame["case_id"]),
         "code": frame["stage"].cat.codes.to_numpy().astype(np.int16),
         "ts": pd.DatetimeIndex(frame["timestamp"]).as_unit("ns").asi8,
         "__row": np.arange(len(frame), dtype=np.int64),
