@@ -47,8 +47,11 @@ def signed(store: CaseStore, case_id: str) -> ContractEditor:
 
 def test_sign_writes_the_scope_and_capacity(store, case_id) -> None:
     editor = signed(store, case_id)
-    kind, payload = last(store)
-    assert kind == "contract_signed"
+    events = store.events()
+    # signing also ticks "kontrak layanan ditandatangani" in the same transaction (derived)
+    assert list(events["kind"].iloc[-2:]) == ["contract_signed", "item_ticked"]
+    assert json.loads(events["payload"].iloc[-1])["item"] == "kontrak_layanan"
+    payload = json.loads(events["payload"].iloc[-2])
     assert payload == {
         "contract_id": "C1",
         "in_scope": ["P1"],

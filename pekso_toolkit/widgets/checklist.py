@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import ipywidgets as w
@@ -12,9 +13,13 @@ from pekso_toolkit.stays.durations import time_in_stage
 from pekso_toolkit.widgets._common import (
     Feedback,
     StoreView,
+    at_of_date,
     attempt,
+    date_field,
     esc,
     fmt_date,
+    follow_today,
+    labelled,
     message_html,
     name_fields,
     one_at_a_time,
@@ -45,12 +50,19 @@ FLAGS: dict[str, tuple[str, str]] = {
         "closed with often-forgotten items unticked",
     ),
 }
+#: What a tick or a move may not be dated before, in both languages (as the store names them).
+_STAY = ("awal masa di tahap sekarang", "the start of the current stay")
+_ENTRY = ("masuk tahap sekarang", "the current stage's entry")
 
 
 class StageChecklist(StoreView):
     """The checklist of a case's current stage; other stages can be viewed with ``stage``.
 
-    Ticking or unticking a box writes to the store at once (``tick`` / ``untick``). Items the
+    Ticking or unticking a box writes to the store at once (``tick`` / ``untick``), dated by
+    ``date`` ("date it happened"): the store's today records the moment, an earlier day is
+    back-dated (12:00 local time that day, see :func:`~pekso_toolkit.widgets._common.at_of_date`).
+    A date in the future or before the current stay began writes nothing and says why next to
+    the date. Items the
     practice often forgets are marked ★ and highlighted. "Move to the next stage" warns when
     often-forgotten items of the stages so far are unticked and asks for a confirmation; the
     store then records the move, and any flag it raises (skipped analysis, no contract scope)
@@ -67,6 +79,9 @@ class StageChecklist(StoreView):
     ----------
     stage : ipywidgets.Dropdown
         The stage whose checklist is shown (starts at the current stage).
+    date : ipywidgets.DatePicker
+        When the ticks and moves happened (default and latest: the store's today). The chosen
+        day is kept for the next entries; left at today, it follows the calendar.
     checkboxes : dict of item id -> ipywidgets.Checkbox
         One box per checklist item of every helping stage (only the viewed stage's are shown).
     progress : ipywidgets.IntProgress
@@ -86,7 +101,10 @@ class StageChecklist(StoreView):
         self._shown_stage: str | None = None
         self._pending: str | None = None
         self._since_cache: tuple[tuple[tuple[str, Any], ...], Any] | None = None
-        self.feedback = Feedback(("items", "stage"), aliases={"item_id": "items"})
+        self.feedback = Feedback(
+            ("items", "stage", "date"), aliases={"item_id": "items", "at": "date"}
+        )
+        self.date = date_field(store)
         helping = self.model.helping_stages
         self.stage = w.Dropdown(
             options=[(f"{i + 1}. {s.label()}", s.id) for i, s in enumerate(helping)],
@@ -139,6 +157,7 @@ class StageChecklist(StoreView):
             style_block(),
             self.header,
             w.HBox([self.stage, self.progress, self.progress_label]),
+            labelled(self.date, self.feedback["date"]),
             self.items,
             self.feedback["items"],
             self.legend,
@@ -149,7 +168,16 @@ class StageChecklist(StoreView):
         ]
         self.add_class("pekso-checklist")
         name_fields(
-            self, ("stage", "progress", "next_button", "confirm_button", "cancel_button", "warning")
+            self,
+            (
+                "stage",
+                "date",
+                "progress",
+                "next_button",
+                "confirm_button",
+                "cancel_button",
+                "warning",
+            ),
         )
         self.refresh()
 
@@ -208,14 +236,23 @@ class StageChecklist(StoreView):
         ]
 
     # ----------------------------------------------------------------------------- actions
+    def _picked(self, since: datetime | None, what: tuple[str, str]) -> tuple[bool, Any]:
+        """``(True, at)`` of the date field (None: now), or ``(False, None)`` after showing why
+        the date cannot be used next to it."""
+        follow_today(self.date, self.store)
+        picked = self.date.value
+        return attempt(
+            self.feedback, lambda: at_of_date(self.store, picked, since=since, what=what)
+        )
+
     def _toggled(self, item_id: str, change: dict[str, Any]) -> None:
         if self._syncing:
             return
         self.feedback.clear()
-        if change["new"]:
-            ok, _ = attempt(self.feedback, lambda: self.db.tick(self.case_id, item_id))
-        else:
-            ok, _ = attempt(self.feedback, lambda: self.db.untick(self.case_id, item_id))
+        ok, at = self._picked(self._since(self._state()), _STAY)
+        if ok:
+            record = self.db.tick if change["new"] else self.db.untick
+            ok, _ = attempt(self.feedback, lambda: record(self.case_id, item_id, at=at))
         if ok:
             self._changed(self.case_id)
         else:
@@ -234,10 +271,12 @@ class StageChecklist(StoreView):
         """Move the case to the next stage (what the button does).
 
         When often-forgotten items of the stages so far are unticked, nothing is written: a
-        warning lists them and :meth:`confirm_move` (the "move anyway" button) is needed.
+        warning lists them and :meth:`confirm_move` (the "move anyway" button) is needed. A
+        date the move cannot have (see ``date``) is refused before that, next to the date.
         Returns True when the case moved.
         """
         self.feedback.clear()
+        self.cancel_move()
         state = self._state()
         target = self._target(state)
         if target is None:
@@ -246,6 +285,9 @@ class StageChecklist(StoreView):
                 "Tidak ada tahap berikutnya; tutup kasus dengan kontrak pengakhiran.",
                 "There is no next stage; close the case with a termination contract.",
             )
+            return False
+        ok, at = self._move_at(state, target)
+        if not ok:
             return False
         missing = self._missing_before(state, target)
         if missing:
@@ -264,15 +306,31 @@ class StageChecklist(StoreView):
             self.confirm_button.layout.display = None
             self.cancel_button.layout.display = None
             return False
-        return self._move(target)
+        return self._move(target, at)
+
+    def _move_at(self, state: Any, target: str) -> tuple[bool, Any]:
+        """``(True, at)`` of a move to ``target`` dated by the date field, or ``(False, None)``
+        after showing why not: the date, then (back-dated) the store's own dry run."""
+        ok, at = self._picked(state.stage_entered_at, _ENTRY)
+        if ok and at is not None:
+            problems = self.db.check("move_stage", self.case_id, stage=target, at=at)
+            for problem in problems:
+                self.feedback.show(problem.error)
+            ok = not problems
+        return ok, at if ok else None
 
     @one_at_a_time("confirm_button", busy=False)
     def confirm_move(self) -> bool:
-        """Move after a warning (what "move anyway" does). Returns True when the case moved."""
+        """Move after a warning (what "move anyway" does), dated by the date field as it is now.
+        Returns True when the case moved."""
         target = self._pending
         if target is None:
             return False
-        return self._move(target)
+        self.feedback.clear()
+        ok, at = self._move_at(self._state(), target)
+        if not ok:
+            return False
+        return self._move(target, at)
 
     def cancel_move(self) -> None:
         """Drop a pending move after a warning (nothing is written)."""
@@ -281,9 +339,9 @@ class StageChecklist(StoreView):
         self.confirm_button.layout.display = "none"
         self.cancel_button.layout.display = "none"
 
-    def _move(self, target: str) -> bool:
+    def _move(self, target: str, at: datetime | None = None) -> bool:
         self.cancel_move()
-        ok, _ = attempt(self.feedback, lambda: self.db.enter_stage(self.case_id, target))
+        ok, _ = attempt(self.feedback, lambda: self.db.enter_stage(self.case_id, target, at=at))
         if ok:
             self._changed(self.case_id)
         return bool(ok)
@@ -294,6 +352,7 @@ class StageChecklist(StoreView):
 
     def refresh(self) -> None:
         """Show the checklist as the store holds it."""
+        follow_today(self.date, self.store)
         state = self._state()
         helping = [s.id for s in self.model.helping_stages]
         current = state.stage
