@@ -206,6 +206,34 @@ def test_a_move_on_the_day_of_the_stage_entry_comes_after_the_entry(store, case_
     assert last_at(store, "stage_entered") == local("2025-07-04 15:00")
 
 
+def test_a_refused_date_at_confirm_keeps_the_pending_move(store, case_id) -> None:
+    store.enter_stage(case_id, "asesmen", at="2025-07-03T09:00")
+    view = StageChecklist(store, case_id)
+    assert view.move_next() is False  # forgotten items: the warning
+    view.date.value = date(2025, 7, 2)  # before the stage's entry
+    assert view.confirm_move() is False
+    assert "lebih awal" in view.feedback["date"].value
+    assert view.confirm_button.layout.display is None  # still pending: fix the date, confirm
+    assert store.case(case_id).stage == "asesmen"
+    view.date.value = date(2025, 7, 4)
+    assert view.confirm_move() is True
+    assert last_at(store, "stage_entered") == local("2025-07-04 12:00")
+
+
+def test_a_back_dated_move_the_store_refuses_shows_its_reason_before_any_warning(
+    tmp_path, case_id, store
+) -> None:
+    """The store's dry run (``CaseStore.check``) speaks first: here a read-only store."""
+    with CaseStore(store.path, worker="ani", clock=lambda: NOW, read_only=True) as readonly:
+        view = StageChecklist(readonly, case_id)
+        view.date.value = date(2025, 7, 2)
+        assert view.move_next() is False
+        assert view.warning.value == ""  # no "move anyway" for a move that cannot be written
+        shown = view.feedback.messages()
+        assert any("read-only" in v or "hanya-baca" in v for v in shown.values()), shown
+    assert store.case(case_id).stage == "proses_awal"
+
+
 # ---------------------------------------------------------------------------------- contract
 def test_contract_sign_and_close_are_back_dated(store, case_id) -> None:
     editor = ContractEditor(store, case_id)

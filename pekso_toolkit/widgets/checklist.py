@@ -113,46 +113,12 @@ class StageChecklist(StoreView):
             layout=w.Layout(width="420px"),
         )
         self.stage.observe(lambda _: self._show_items(), names="value")
-        self.checkboxes: dict[str, w.Checkbox] = {}
-        for stage in helping:
-            for item in stage.checklist:
-                star = "★ " if item.forgotten else ""
-                box = w.Checkbox(
-                    value=False,
-                    description=f"{star}{item.label()}",
-                    indent=False,
-                    layout=w.Layout(width="auto"),
-                )
-                if item.forgotten:
-                    box.add_class("pekso-forgotten")
-                    box.style.background = "#fff7ed"
-                    note = pick(*FORGOTTEN.get(item.forgotten, (item.forgotten, item.forgotten)))
-                    box.tooltip = pick(f"Sering terlupa: {note}", f"Often forgotten: {note}")
-                box.observe(lambda change, item_id=item.id: self._toggled(item_id, change), "value")
-                box.add_class(f"pekso-item-{item.id}")
-                self.checkboxes[item.id] = box
+        self.checkboxes = self._build_boxes(helping)
         self.header = w.HTML("")
         self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="240px"))
         self.progress_label = w.HTML("")
         self.items = w.VBox()
-        self.legend = w.HTML(
-            "<span class='pekso-muted'>★ "
-            + esc(pick("= sering terlupa", "= often forgotten"))
-            + "</span>"
-        )
-        self.next_button = w.Button(icon="arrow-right", layout=w.Layout(width="auto"))
-        self.next_button.on_click(lambda _: self.move_next())
-        self.confirm_button = w.Button(
-            description=pick("Tetap pindah", "Move anyway"),
-            button_style="warning",
-            layout=w.Layout(display="none", width="auto"),
-        )
-        self.confirm_button.on_click(lambda _: self.confirm_move())
-        self.cancel_button = w.Button(
-            description=pick("Batal", "Cancel"), layout=w.Layout(display="none", width="auto")
-        )
-        self.cancel_button.on_click(lambda _: self.cancel_move())
-        self.warning = w.HTML("")
+        self._build_buttons()
         self.children = [
             style_block(),
             self.header,
@@ -169,17 +135,53 @@ class StageChecklist(StoreView):
         self.add_class("pekso-checklist")
         name_fields(
             self,
-            (
-                "stage",
-                "date",
-                "progress",
-                "next_button",
-                "confirm_button",
-                "cancel_button",
-                "warning",
-            ),
+            ("stage", "date", "progress", "next_button", "confirm_button", "cancel_button"),
         )
+        name_fields(self, ("warning",))
         self.refresh()
+
+    def _build_boxes(self, helping: Any) -> dict[str, w.Checkbox]:
+        """One box per checklist item of every helping stage; often-forgotten ones marked ★."""
+        checkboxes: dict[str, w.Checkbox] = {}
+        for stage in helping:
+            for item in stage.checklist:
+                star = "★ " if item.forgotten else ""
+                box = w.Checkbox(
+                    value=False,
+                    description=f"{star}{item.label()}",
+                    indent=False,
+                    layout=w.Layout(width="auto"),
+                )
+                if item.forgotten:
+                    box.add_class("pekso-forgotten")
+                    box.style.background = "#fff7ed"
+                    note = pick(*FORGOTTEN.get(item.forgotten, (item.forgotten, item.forgotten)))
+                    box.tooltip = pick(f"Sering terlupa: {note}", f"Often forgotten: {note}")
+                box.observe(lambda change, item_id=item.id: self._toggled(item_id, change), "value")
+                box.add_class(f"pekso-item-{item.id}")
+                checkboxes[item.id] = box
+        return checkboxes
+
+    def _build_buttons(self) -> None:
+        """The ★ legend; move to the next stage; the warning, confirm or cancel after it."""
+        self.legend = w.HTML(
+            "<span class='pekso-muted'>★ "
+            + esc(pick("= sering terlupa", "= often forgotten"))
+            + "</span>"
+        )
+        self.warning = w.HTML("")
+        self.next_button = w.Button(icon="arrow-right", layout=w.Layout(width="auto"))
+        self.next_button.on_click(lambda _: self.move_next())
+        self.confirm_button = w.Button(
+            description=pick("Tetap pindah", "Move anyway"),
+            button_style="warning",
+            layout=w.Layout(display="none", width="auto"),
+        )
+        self.confirm_button.on_click(lambda _: self.confirm_move())
+        self.cancel_button = w.Button(
+            description=pick("Batal", "Cancel"), layout=w.Layout(display="none", width="auto")
+        )
+        self.cancel_button.on_click(lambda _: self.cancel_move())
 
     # ----------------------------------------------------------------------------- reading
     def _state(self) -> Any:
