@@ -173,6 +173,21 @@ def test_a_date_before_the_current_stay_is_refused_next_to_the_date(store, case_
     assert last_at(store, "item_ticked") == local("2025-07-03 15:00")
 
 
+def test_an_untick_is_not_dated_before_its_tick(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    view.date.value = date(2025, 7, 3)
+    view.tick("persetujuan_klien")
+    view.date.value = date(2025, 7, 2)
+    view.untick("persetujuan_klien")
+    assert view.checkboxes["persetujuan_klien"].value is True  # the box goes back
+    assert "dicentang" in view.feedback["date"].value
+    assert store.case(case_id).ticked == {"persetujuan_klien"}
+    view.date.value = date(2025, 7, 3)
+    view.untick("persetujuan_klien")
+    assert last_at(store, "item_unticked") == local("2025-07-03 12:00")
+    assert store.case(case_id).ticked == frozenset()
+
+
 def test_a_future_date_is_refused_next_to_the_date(store, case_id, clock) -> None:
     view = StageChecklist(store, case_id)
     clock.now = datetime(2025, 7, 3, 3, 0, tzinfo=UTC)  # the store's today is now the 3rd

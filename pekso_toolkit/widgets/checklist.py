@@ -53,6 +53,7 @@ FLAGS: dict[str, tuple[str, str]] = {
 #: What a tick or a move may not be dated before, in both languages (as the store names them).
 _STAY = ("awal masa di tahap sekarang", "the start of the current stay")
 _ENTRY = ("masuk tahap sekarang", "the current stage's entry")
+_TICK = ("waktu butir ini dicentang", "the time this item was ticked")
 
 
 class StageChecklist(StoreView):
@@ -251,7 +252,12 @@ class StageChecklist(StoreView):
         if self._syncing:
             return
         self.feedback.clear()
-        ok, at = self._picked(self._since(self._state()), _STAY)
+        state = self._state()
+        since, what = self._since(state), _STAY
+        tick = next((t for t in state.ticks if t.item_id == item_id), None)
+        if not change["new"] and tick is not None and (since is None or tick.ticked_at > since):
+            since, what = tick.ticked_at, _TICK  # an untick does not precede its tick
+        ok, at = self._picked(since, what)
         if ok:
             record = self.db.tick if change["new"] else self.db.untick
             ok, _ = attempt(self.feedback, lambda: record(self.case_id, item_id, at=at))
