@@ -13,7 +13,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -23,15 +23,21 @@ import ipywidgets as w
 from pekso_toolkit.core.config import DEFAULT_TZ, RISK_LEVELS
 from pekso_toolkit.core.errors import PeksoError, PracticeRuleError
 from pekso_toolkit.core.i18n import get_language, pick
+from pekso_toolkit.core.times import resolve_tz
+from pekso_toolkit.store.schema import RecordError
 
 __all__ = [
     "LEVELS",
+    "PAST_DAY_TIME",
     "Feedback",
+    "at_of_date",
+    "date_field",
     "esc",
     "level_options",
     "notify",
     "one_at_a_time",
     "set_disabled",
+    "store_today",
     "subscribe",
     "today_local",
 ]
@@ -102,6 +108,93 @@ def counted(n: int, noun_id: str, one_en: str, many_en: str) -> str:
 def today_local() -> date:
     """Today's date in Asia/Jakarta."""
     return datetime.now(ZoneInfo(DEFAULT_TZ)).date()
+
+
+# ------------------------------------------------------------------------------ dates of events
+#: Local time of day at which an event dated on an earlier day is recorded: midday, inside the
+#: working day, so the day reads the same in every Indonesian time zone.
+PAST_DAY_TIME = time(12, 0)
+
+
+def _store_zone(store: Any) -> ZoneInfo:
+    return ZoneInfo(resolve_tz(getattr(store, "tz", None) or DEFAULT_TZ))
+
+
+def store_today(store: Any) -> date:
+    """Today by the store's clock, in the store's time zone (what "today" means when recording)."""
+    now = store._now() if hasattr(store, "_now") else datetime.now(ZoneInfo("UTC"))
+    return now.astimezone(_store_zone(store)).date()
+
+
+def date_field(store: Any) -> w.DatePicker:
+    """A "Tanggal kejadian / Date it happened" picker: the store's today, no later day."""
+    today = store_today(store)
+    return w.DatePicker(
+        value=today,
+        max=today,
+        description=pick("Tanggal kejadian", "Date it happened"),
+        style={"description_width": "120px"},
+    )
+
+
+def follow_today(picker: w.DatePicker, store: Any) -> None:
+    """Move a date field on when the store's day has changed: its latest day becomes today, and a
+    field still showing the old today shows the new one (it was left at "today")."""
+    today = store_today(store)
+    if picker.max is None or today > picker.max:
+        left_at_today = picker.value is not None and picker.value == picker.max
+        picker.max = today
+        if left_at_today:
+            picker.value = today
+
+
+def at_of_date(
+    store: Any,
+    picked: date | None,
+    *,
+    since: datetime | None = None,
+    what: tuple[str, str] = ("awal tahap sekarang", "the start of the current stage"),
+) -> datetime | None:
+    """The ``at=`` of a recording from the date a worker picked ("date it happened").
+
+    The store's today (its clock, its time zone) gives None: the store stamps the moment of
+    recording. An earlier day gives :data:`PAST_DAY_TIME` (12:00) local time that day, or
+    ``since`` when that was later the same day (nothing is placed before the start it follows).
+
+    Raises
+    ------
+    RecordError
+        On ``at``, bilingual: no date, a date after the store's today, or a day before that of
+        ``since`` (``what`` names it: Bahasa Indonesia, English). Nothing is written.
+    """
+    if picked is None:
+        raise RecordError(
+            "at: tanggal kosong; pilih tanggal kejadian / at: the date is missing; pick the date "
+            "it happened",
+            field="at",
+        )
+    zone = _store_zone(store)
+    today = store_today(store)
+    if picked > today:
+        raise RecordError(
+            f"at: {picked.isoformat()} ada di masa depan (hari ini {today.isoformat()}); catat "
+            f"yang sudah terjadi / at: {picked.isoformat()} is in the future (today "
+            f"{today.isoformat()}); record what has happened",
+            field="at",
+        )
+    start = None if since is None else since.astimezone(zone)
+    if start is not None and picked < start.date():
+        shown = start.strftime("%Y-%m-%d %H:%M")
+        raise RecordError(
+            f"at: {picked.isoformat()} lebih awal dari {what[0]} ({shown}); pilih tanggal "
+            f"itu atau sesudahnya / at: {picked.isoformat()} is earlier than {what[1]} ({shown}); "
+            "pick that date or a later one",
+            field="at",
+        )
+    if picked == today:
+        return None
+    moment = datetime.combine(picked, PAST_DAY_TIME, tzinfo=zone)
+    return start if start is not None and start > moment else moment
 
 
 # ----------------------------------------------------------------------------------- messages
@@ -184,11 +277,17 @@ class Feedback:
         """Show an error next to ``field`` (or in the general place)."""
         self.place(field).value = message_html(message_id, message_en)
 
-    def show(self, exc: BaseException) -> str | None:
-        """Show a store or practice-rule error next to the field it concerns; returns the slot."""
+    def show(self, exc: BaseException, *, fields: Mapping[str, str] | None = None) -> str | None:
+        """Show a store or practice-rule error next to the field it concerns; returns the slot.
+
+        ``fields`` maps the store's field names to slots for this one message (e.g. ``at`` to
+        the date of the action), before :attr:`aliases`.
+        """
         field, message_id, message_en = split_message(exc)
         if isinstance(exc, PracticeRuleError):
             field = RULE_FIELDS.get(exc.rule, field)
+        if field is not None and fields:
+            field = fields.get(field, field)
         place = self.place(field)
         place.value = message_html(message_id, message_en)
         for name, slot in self.slots.items():
@@ -208,16 +307,19 @@ class Feedback:
         return out
 
 
-def attempt(feedback: Feedback, action: Callable[[], Any]) -> tuple[bool, Any]:
+def attempt(
+    feedback: Feedback, action: Callable[[], Any], *, fields: Mapping[str, str] | None = None
+) -> tuple[bool, Any]:
     """Run a store call; on a toolkit error show it (bilingual, next to its field).
 
     Returns ``(True, result)`` or ``(False, None)``. Only the toolkit's own errors and
-    ``ValueError`` are shown; anything else is a bug and propagates.
+    ``ValueError`` are shown; anything else is a bug and propagates. ``fields``: as in
+    :meth:`Feedback.show`.
     """
     try:
         return True, action()
     except (PeksoError, ValueError) as exc:
-        feedback.show(exc)
+        feedback.show(exc, fields=fields)
         return False, None
 
 

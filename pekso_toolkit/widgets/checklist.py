@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import ipywidgets as w
@@ -12,9 +13,13 @@ from pekso_toolkit.stays.durations import time_in_stage
 from pekso_toolkit.widgets._common import (
     Feedback,
     StoreView,
+    at_of_date,
     attempt,
+    date_field,
     esc,
     fmt_date,
+    follow_today,
+    labelled,
     message_html,
     name_fields,
     one_at_a_time,
@@ -45,12 +50,20 @@ FLAGS: dict[str, tuple[str, str]] = {
         "closed with often-forgotten items unticked",
     ),
 }
+#: What a tick or a move may not be dated before, in both languages (as the store names them).
+_STAY = ("awal masa di tahap sekarang", "the start of the current stay")
+_ENTRY = ("masuk tahap sekarang", "the current stage's entry")
+_TICK = ("waktu butir ini dicentang", "the time this item was ticked")
 
 
 class StageChecklist(StoreView):
     """The checklist of a case's current stage; other stages can be viewed with ``stage``.
 
-    Ticking or unticking a box writes to the store at once (``tick`` / ``untick``). Items the
+    Ticking or unticking a box writes to the store at once (``tick`` / ``untick``), dated by
+    ``date`` ("date it happened"): the store's today records the moment, an earlier day is
+    back-dated (12:00 local time that day, see :func:`~pekso_toolkit.widgets._common.at_of_date`).
+    A date in the future or before the current stay began writes nothing and says why next to
+    the date. Items the
     practice often forgets are marked ★ and highlighted. "Move to the next stage" warns when
     often-forgotten items of the stages so far are unticked and asks for a confirmation; the
     store then records the move, and any flag it raises (skipped analysis, no contract scope)
@@ -67,6 +80,9 @@ class StageChecklist(StoreView):
     ----------
     stage : ipywidgets.Dropdown
         The stage whose checklist is shown (starts at the current stage).
+    date : ipywidgets.DatePicker
+        When the ticks and moves happened (default and latest: the store's today). The chosen
+        day is kept for the next entries; left at today, it follows the calendar.
     checkboxes : dict of item id -> ipywidgets.Checkbox
         One box per checklist item of every helping stage (only the viewed stage's are shown).
     progress : ipywidgets.IntProgress
@@ -86,7 +102,10 @@ class StageChecklist(StoreView):
         self._shown_stage: str | None = None
         self._pending: str | None = None
         self._since_cache: tuple[tuple[tuple[str, Any], ...], Any] | None = None
-        self.feedback = Feedback(("items", "stage"), aliases={"item_id": "items"})
+        self.feedback = Feedback(
+            ("items", "stage", "date"), aliases={"item_id": "items", "at": "date"}
+        )
+        self.date = date_field(store)
         helping = self.model.helping_stages
         self.stage = w.Dropdown(
             options=[(f"{i + 1}. {s.label()}", s.id) for i, s in enumerate(helping)],
@@ -95,7 +114,36 @@ class StageChecklist(StoreView):
             layout=w.Layout(width="420px"),
         )
         self.stage.observe(lambda _: self._show_items(), names="value")
-        self.checkboxes: dict[str, w.Checkbox] = {}
+        self.checkboxes = self._build_boxes(helping)
+        self.header = w.HTML("")
+        self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="240px"))
+        self.progress_label = w.HTML("")
+        self.items = w.VBox()
+        self._build_buttons()
+        self.children = [
+            style_block(),
+            self.header,
+            w.HBox([self.stage, self.progress, self.progress_label]),
+            labelled(self.date, self.feedback["date"]),
+            self.items,
+            self.feedback["items"],
+            self.legend,
+            w.HBox([self.next_button, self.confirm_button, self.cancel_button]),
+            self.warning,
+            self.feedback["stage"],
+            self.feedback.general,
+        ]
+        self.add_class("pekso-checklist")
+        name_fields(
+            self,
+            ("stage", "date", "progress", "next_button", "confirm_button", "cancel_button"),
+        )
+        name_fields(self, ("warning",))
+        self.refresh()
+
+    def _build_boxes(self, helping: Any) -> dict[str, w.Checkbox]:
+        """One box per checklist item of every helping stage; often-forgotten ones marked ★."""
+        checkboxes: dict[str, w.Checkbox] = {}
         for stage in helping:
             for item in stage.checklist:
                 star = "★ " if item.forgotten else ""
@@ -112,16 +160,17 @@ class StageChecklist(StoreView):
                     box.tooltip = pick(f"Sering terlupa: {note}", f"Often forgotten: {note}")
                 box.observe(lambda change, item_id=item.id: self._toggled(item_id, change), "value")
                 box.add_class(f"pekso-item-{item.id}")
-                self.checkboxes[item.id] = box
-        self.header = w.HTML("")
-        self.progress = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="240px"))
-        self.progress_label = w.HTML("")
-        self.items = w.VBox()
+                checkboxes[item.id] = box
+        return checkboxes
+
+    def _build_buttons(self) -> None:
+        """The ★ legend; move to the next stage; the warning, confirm or cancel after it."""
         self.legend = w.HTML(
             "<span class='pekso-muted'>★ "
             + esc(pick("= sering terlupa", "= often forgotten"))
             + "</span>"
         )
+        self.warning = w.HTML("")
         self.next_button = w.Button(icon="arrow-right", layout=w.Layout(width="auto"))
         self.next_button.on_click(lambda _: self.move_next())
         self.confirm_button = w.Button(
@@ -134,24 +183,6 @@ class StageChecklist(StoreView):
             description=pick("Batal", "Cancel"), layout=w.Layout(display="none", width="auto")
         )
         self.cancel_button.on_click(lambda _: self.cancel_move())
-        self.warning = w.HTML("")
-        self.children = [
-            style_block(),
-            self.header,
-            w.HBox([self.stage, self.progress, self.progress_label]),
-            self.items,
-            self.feedback["items"],
-            self.legend,
-            w.HBox([self.next_button, self.confirm_button, self.cancel_button]),
-            self.warning,
-            self.feedback["stage"],
-            self.feedback.general,
-        ]
-        self.add_class("pekso-checklist")
-        name_fields(
-            self, ("stage", "progress", "next_button", "confirm_button", "cancel_button", "warning")
-        )
-        self.refresh()
 
     # ----------------------------------------------------------------------------- reading
     def _state(self) -> Any:
@@ -208,14 +239,28 @@ class StageChecklist(StoreView):
         ]
 
     # ----------------------------------------------------------------------------- actions
+    def _picked(self, since: datetime | None, what: tuple[str, str]) -> tuple[bool, Any]:
+        """``(True, at)`` of the date field (None: now), or ``(False, None)`` after showing why
+        the date cannot be used next to it."""
+        follow_today(self.date, self.store)
+        picked = self.date.value
+        return attempt(
+            self.feedback, lambda: at_of_date(self.store, picked, since=since, what=what)
+        )
+
     def _toggled(self, item_id: str, change: dict[str, Any]) -> None:
         if self._syncing:
             return
         self.feedback.clear()
-        if change["new"]:
-            ok, _ = attempt(self.feedback, lambda: self.db.tick(self.case_id, item_id))
-        else:
-            ok, _ = attempt(self.feedback, lambda: self.db.untick(self.case_id, item_id))
+        state = self._state()
+        since, what = self._since(state), _STAY
+        tick = next((t for t in state.ticks if t.item_id == item_id), None)
+        if not change["new"] and tick is not None and (since is None or tick.ticked_at > since):
+            since, what = tick.ticked_at, _TICK  # an untick does not precede its tick
+        ok, at = self._picked(since, what)
+        if ok:
+            record = self.db.tick if change["new"] else self.db.untick
+            ok, _ = attempt(self.feedback, lambda: record(self.case_id, item_id, at=at))
         if ok:
             self._changed(self.case_id)
         else:
@@ -234,10 +279,12 @@ class StageChecklist(StoreView):
         """Move the case to the next stage (what the button does).
 
         When often-forgotten items of the stages so far are unticked, nothing is written: a
-        warning lists them and :meth:`confirm_move` (the "move anyway" button) is needed.
+        warning lists them and :meth:`confirm_move` (the "move anyway" button) is needed. A
+        date the move cannot have (see ``date``) is refused before that, next to the date.
         Returns True when the case moved.
         """
         self.feedback.clear()
+        self.cancel_move()
         state = self._state()
         target = self._target(state)
         if target is None:
@@ -246,6 +293,9 @@ class StageChecklist(StoreView):
                 "Tidak ada tahap berikutnya; tutup kasus dengan kontrak pengakhiran.",
                 "There is no next stage; close the case with a termination contract.",
             )
+            return False
+        ok, at = self._move_at(state, target)
+        if not ok:
             return False
         missing = self._missing_before(state, target)
         if missing:
@@ -264,15 +314,31 @@ class StageChecklist(StoreView):
             self.confirm_button.layout.display = None
             self.cancel_button.layout.display = None
             return False
-        return self._move(target)
+        return self._move(target, at)
+
+    def _move_at(self, state: Any, target: str) -> tuple[bool, Any]:
+        """``(True, at)`` of a move to ``target`` dated by the date field, or ``(False, None)``
+        after showing why not: the date, then (back-dated) the store's own dry run."""
+        ok, at = self._picked(state.stage_entered_at, _ENTRY)
+        if ok and at is not None:
+            problems = self.db.check("move_stage", self.case_id, stage=target, at=at)
+            for problem in problems:
+                self.feedback.show(problem.error)
+            ok = not problems
+        return ok, at if ok else None
 
     @one_at_a_time("confirm_button", busy=False)
     def confirm_move(self) -> bool:
-        """Move after a warning (what "move anyway" does). Returns True when the case moved."""
+        """Move after a warning (what "move anyway" does), dated by the date field as it is now.
+        Returns True when the case moved."""
         target = self._pending
         if target is None:
             return False
-        return self._move(target)
+        self.feedback.clear()
+        ok, at = self._move_at(self._state(), target)
+        if not ok:
+            return False
+        return self._move(target, at)
 
     def cancel_move(self) -> None:
         """Drop a pending move after a warning (nothing is written)."""
@@ -281,9 +347,9 @@ class StageChecklist(StoreView):
         self.confirm_button.layout.display = "none"
         self.cancel_button.layout.display = "none"
 
-    def _move(self, target: str) -> bool:
+    def _move(self, target: str, at: datetime | None = None) -> bool:
         self.cancel_move()
-        ok, _ = attempt(self.feedback, lambda: self.db.enter_stage(self.case_id, target))
+        ok, _ = attempt(self.feedback, lambda: self.db.enter_stage(self.case_id, target, at=at))
         if ok:
             self._changed(self.case_id)
         return bool(ok)
@@ -294,6 +360,7 @@ class StageChecklist(StoreView):
 
     def refresh(self) -> None:
         """Show the checklist as the store holds it."""
+        follow_today(self.date, self.store)
         state = self._state()
         helping = [s.id for s in self.model.helping_stages]
         current = state.stage

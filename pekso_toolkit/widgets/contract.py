@@ -11,10 +11,13 @@ from pekso_toolkit.widgets._common import (
     DESC,
     Feedback,
     StoreView,
+    at_of_date,
     attempt,
     css_class,
+    date_field,
     esc,
     fmt_date,
+    follow_today,
     labelled,
     name_fields,
     one_at_a_time,
@@ -28,6 +31,7 @@ _SHORT = 70
 #: Widget attributes given the CSS class ``pekso-field-<name>`` (for pages and browser tests).
 _FIELDS = (
     "capacity_note",
+    "sign_date",
     "sign_button",
     "amend_add",
     "amend_drop",
@@ -39,6 +43,7 @@ _FIELDS = (
     "refer_button",
     "termination_contract",
     "close_reason",
+    "close_date",
     "close_button",
     "follow_in",
     "follow_out",
@@ -49,6 +54,11 @@ _FIELDS = (
     "reopen_button",
     "history",
 )
+
+
+#: What signing / closing may not be dated before, in both languages (as the store names them).
+_OPENING = ("waktu kasus dibuka", "the case's opening")
+_ENTRY = ("masuk tahap sekarang", "the current stage's entry")
 
 
 def _short(text: str) -> str:
@@ -79,14 +89,17 @@ class ContractEditor(StoreView):
     ----------
     scope : dict of problem id -> ipywidgets.Dropdown
         Before signing: ``"in"`` (in scope), ``"out"`` (out of scope) or None per problem.
-    capacity_note, sign_button
-        The capacity judgement and "sign the contract".
+    capacity_note, sign_date, sign_button
+        The capacity judgement, when the contract was signed ("date it happened": the store's
+        today records the moment, an earlier day is back-dated to 12:00 local time; not before
+        the case's opening) and "sign the contract".
     amend_add, amend_drop, client_agreed, amend_reason, amend_button
         An amendment: problems added to / dropped from the scope.
     refer_problem, refer_to, refer_button
         Referring an out-of-scope problem elsewhere (rujukan).
-    termination_contract, close_reason, close_button
-        Closing the case with its termination contract.
+    termination_contract, close_reason, close_date, close_button
+        Closing the case with its termination contract, dated like ``sign_date`` (not before
+        the current stage's entry).
     follow_in, follow_out, follow_capacity, follow_reason, follow_button
         A follow-up contract (more service for the same client) replacing the one in force.
     reopen_reason, reopen_button
@@ -127,7 +140,10 @@ class ContractEditor(StoreView):
     # ----------------------------------------------------------------------------- sections
     def _build_sign(self) -> w.VBox:
         """Signing: a scope choice per problem and the capacity judgement."""
-        self.fb_sign = Feedback(("in_scope", "capacity_note"), aliases={"out_of_scope": "in_scope"})
+        self.fb_sign = Feedback(
+            ("in_scope", "capacity_note", "at"), aliases={"out_of_scope": "in_scope"}
+        )
+        self.sign_date = date_field(self.store)
         self.scope: dict[str, w.Dropdown] = {}
         self.scope_rows = w.VBox()
         self.capacity_note = w.Textarea(
@@ -153,6 +169,7 @@ class ContractEditor(StoreView):
                 self.scope_rows,
                 self.fb_sign["in_scope"],
                 labelled(self.capacity_note, self.fb_sign["capacity_note"]),
+                labelled(self.sign_date, self.fb_sign["at"]),
                 w.HBox([self.sign_button, self.fb_sign.general]),
             ]
         )
@@ -227,7 +244,8 @@ class ContractEditor(StoreView):
 
     def _build_close(self) -> w.VBox:
         """Closing the case with its termination contract."""
-        self.fb_close = Feedback(("termination_contract", "reason"))
+        self.fb_close = Feedback(("termination_contract", "reason", "at"))
+        self.close_date = date_field(self.store)
         self.termination_contract = w.Textarea(
             description=pick("Kontrak pengakhiran", "Termination contract"),
             placeholder=pick(
@@ -252,6 +270,7 @@ class ContractEditor(StoreView):
                 _section("Terminasi: kontrak pengakhiran", "Termination contract"),
                 labelled(self.termination_contract, self.fb_close["termination_contract"]),
                 labelled(self.close_reason, self.fb_close["reason"]),
+                labelled(self.close_date, self.fb_close["at"]),
                 w.HBox([self.close_button, self.fb_close.general]),
             ]
         )
@@ -331,16 +350,33 @@ class ContractEditor(StoreView):
             self._changed(self.case_id)
         return bool(ok)
 
+    def _dated(
+        self, feedback: Feedback, picker: w.DatePicker, since: str, what: tuple[str, str]
+    ) -> tuple[bool, Any]:
+        """``(True, at)`` of a date field (None: now), or ``(False, None)`` after showing why the
+        date cannot be used next to it; ``since`` names the case's time it may not precede."""
+        follow_today(picker, self.store)
+        start = getattr(self.db.case(self.case_id), since)
+        picked = picker.value
+        ok, at = attempt(feedback, lambda: at_of_date(self.store, picked, since=start, what=what))
+        if not ok:  # other messages of the editor go; this one stays
+            shown = feedback["at"].value
+            self._run(feedback, lambda: None)
+            feedback["at"].value = shown
+        return ok, at
+
     @one_at_a_time("sign_button", busy=False)
     def sign(self) -> bool:
-        """Sign the contract with the scope chosen per problem. Returns True when written."""
+        """Sign the contract with the scope chosen per problem, dated by ``sign_date``. Returns
+        True when written."""
         inside = [pid for pid, d in self.scope.items() if d.value == "in"]
         outside = [pid for pid, d in self.scope.items() if d.value == "out"]
         note = self.capacity_note.value
-        ok = self._run(
+        ok, at = self._dated(self.fb_sign, self.sign_date, "opened_at", _OPENING)
+        ok = ok and self._run(
             self.fb_sign,
             lambda: self.db.sign_contract(
-                self.case_id, in_scope=inside, out_of_scope=outside, capacity_note=note
+                self.case_id, in_scope=inside, out_of_scope=outside, capacity_note=note, at=at
             ),
         )
         if ok:
@@ -396,13 +432,15 @@ class ContractEditor(StoreView):
 
     @one_at_a_time("close_button", busy=False)
     def close_case(self) -> bool:
-        """Close the case with the termination contract. Returns True when written."""
+        """Close the case with the termination contract, dated by ``close_date``. Returns True
+        when written."""
         termination = self.termination_contract.value
         reason = self.close_reason.value
-        ok = self._run(
+        ok, at = self._dated(self.fb_close, self.close_date, "stage_entered_at", _ENTRY)
+        ok = ok and self._run(
             self.fb_close,
             lambda: self.db.close_case(
-                self.case_id, termination_contract=termination, reason=reason
+                self.case_id, termination_contract=termination, reason=reason, at=at
             ),
         )
         if ok:
@@ -447,6 +485,8 @@ class ContractEditor(StoreView):
 
     def refresh(self) -> None:
         """Show the contract as the store holds it."""
+        for picker in (self.sign_date, self.close_date):
+            follow_today(picker, self.store)
         state = self.db.case(self.case_id)
         problems = state.problems
         active = state.active_contract

@@ -13,20 +13,26 @@ from pekso_toolkit.widgets._common import (
     DESC,
     Feedback,
     StoreView,
+    at_of_date,
     attempt,
+    date_field,
     esc,
+    follow_today,
     labelled,
     level_label,
     level_options,
     name_fields,
     one_at_a_time,
     set_disabled,
+    store_today,
     style_block,
-    today_local,
     wide,
 )
 
 __all__ = ["IntakeForm"]
+
+#: What a problem may not be dated before, in both languages (as the store names it).
+_OPENING = ("waktu kasus dibuka", "the case's opening")
 
 _REQUIRED = (
     "client_ref",
@@ -57,11 +63,14 @@ class IntakeForm(StoreView):
     Attributes
     ----------
     client_ref, office, worker, risk, referral_source, story, opened : ipywidgets
-        The intake fields; ``opened`` is the date of first contact (not in the future).
+        The intake fields; ``opened`` is the date of first contact (default the store's today,
+        by its clock and time zone; not in the future).
     open_button : ipywidgets.Button
         Opens the case (``CaseStore.open_case``).
-    problem_text, category, severity, add_button : ipywidgets
-        One problem at a time (``CaseStore.add_problem``); ``suggestions`` holds a button per
+    problem_text, category, severity, problem_date, add_button : ipywidgets
+        One problem at a time (``CaseStore.add_problem``). ``problem_date`` is when the problem
+        was told ("date it happened": the store's today records the moment, an earlier day is
+        back-dated to 12:00 local time; not before the opening). ``suggestions`` holds a button per
         suggested category: clicking it puts the category in ``category``, which the worker may
         change or set to "uncategorised".
     case_id : str or None
@@ -86,7 +95,7 @@ class IntakeForm(StoreView):
         self.case_id: str | None = None
         self._on_opened: list[Callable[[str], None]] = []
         self.feedback = Feedback(
-            (*_REQUIRED, "problem_text", "category", "severity"),
+            (*_REQUIRED, "problem_text", "category", "severity", "problem_date"),
             aliases={"text": "problem_text", "at": "opened"},
         )
         self._build_client_fields(store)
@@ -152,7 +161,7 @@ class IntakeForm(StoreView):
             rows=5,
         )
         self.opened = w.DatePicker(
-            value=today_local(),
+            value=store_today(self.store),
             description=pick("Tanggal kontak pertama", "Date of first contact"),
             style=DESC,
         )
@@ -187,6 +196,7 @@ class IntakeForm(StoreView):
             description=pick("Keparahan", "Severity"),
             style=DESC,
         )
+        self.problem_date = date_field(self.store)
 
     def _build_buttons(self) -> None:
         """Open the case, add a problem, start a new case; the header and the problem list."""
@@ -228,13 +238,21 @@ class IntakeForm(StoreView):
                 w.HBox([self.suggestion_note, self.suggestions]),
                 labelled(self.category, fb["category"]),
                 labelled(self.severity, fb["severity"]),
+                labelled(self.problem_date, fb["problem_date"]),
                 w.HBox([self.add_button, self.new_button]),
             ],
             layout=w.Layout(display="none"),
         )
         self.children = [style_block(), self.header, self.intake_box, self.problem_box]
         self.add_class("pekso-intake")
-        names = ("open_button", "problem_text", "category", "severity", "add_button")
+        names = (
+            "open_button",
+            "problem_text",
+            "category",
+            "severity",
+            "problem_date",
+            "add_button",
+        )
         name_fields(self, (*_REQUIRED, *names, "new_button", "problem_list"))
 
     # ----------------------------------------------------------------------------- actions
@@ -261,7 +279,7 @@ class IntakeForm(StoreView):
                 fb.error(name, "Wajib diisi.", "Required.")
                 bad = True
         opened = values["opened"]
-        if opened is not None and opened > today_local():
+        if opened is not None and opened > store_today(self.store):
             fb.error(
                 "opened",
                 f"Tanggal {opened.isoformat()} ada di masa depan; catat yang sudah terjadi.",
@@ -360,7 +378,8 @@ class IntakeForm(StoreView):
 
     @one_at_a_time("add_button")
     def add_problem(self) -> str | None:
-        """Add the problem in the fields to the case (what the "add problem" button does).
+        """Add the problem in the fields to the case (what the "add problem" button does), dated
+        by ``problem_date``.
 
         Returns the problem id, or None when rejected (nothing written).
         """
@@ -374,12 +393,21 @@ class IntakeForm(StoreView):
             fb.error("problem_text", "Wajib diisi.", "Required.")
             return None
         case_id = self.case_id
-        ok, problem_id = attempt(
-            fb,
-            lambda: self.db.add_problem(
-                case_id, text, category=self.category.value, severity=self.severity.value
-            ),
+        follow_today(self.problem_date, self.store)
+        picked = self.problem_date.value
+        since = self.db.case(case_id).opened_at
+        at_date = {"at": "problem_date"}
+        ok, at = attempt(
+            fb, lambda: at_of_date(self.store, picked, since=since, what=_OPENING), fields=at_date
         )
+        if ok:
+            ok, problem_id = attempt(
+                fb,
+                lambda: self.db.add_problem(
+                    case_id, text, category=self.category.value, severity=self.severity.value, at=at
+                ),
+                fields=at_date,
+            )
         if not ok:
             return None
         self.problem_text.value = ""
@@ -398,7 +426,7 @@ class IntakeForm(StoreView):
         for field in (self.worker, self.risk, self.opened, self.open_button):
             set_disabled(field, False)
         self.risk.index = 0
-        self.opened.value = today_local()
+        self.opened.value = store_today(self.store)
         self.problem_text.value = ""
         self.problem_box.layout.display = "none"
         set_disabled(self.add_button, True)
@@ -412,6 +440,7 @@ class IntakeForm(StoreView):
 
     def refresh(self) -> None:
         """Show the opened case and its problems as the store holds them."""
+        follow_today(self.problem_date, self.store)
         if self.case_id is None:
             self.header.value = (
                 f"<h4>{esc(pick('Intake: buka kasus baru', 'Intake: open a new case'))}</h4>"
