@@ -64,7 +64,8 @@ def store(tmp_path: Path) -> Iterator[CaseStore]:
     s.add_problem(b, "masalah baru", category="FM")  # added after signing, never amended
     s.add_plan_step(b, "bangun pagar", due="2024-03-02")  # before any analysis
     s.enter_stage(b, "intervensi")  # skips the analysis stage
-    s.close_case(b, termination_contract="ditutup", reason="pindah")  # item unticked
+    # closing with a termination contract ticks "kontrak_pengakhiran": not forgettable here
+    s.close_case(b, termination_contract="ditutup", reason="pindah")
     s.reopen(b, reason="kambuh")
     s.enter_stage(b, "intervensi")  # back in service without a new contract
     # C: scope changes; a problem left undecided; an out-of-scope problem never referred
@@ -93,9 +94,10 @@ def test_forgotten_summary_counts_each_item_among_cases_that_reached_it(store: C
         "prioritas_masalah": (3, 1),  # entered intervention: A, B, C
         "analisa_ditulis": (3, 1),
         "perubahan_cakupan": (1, 1),  # applies to C only (the only scope change)
-        "kontrak_pengakhiran": (2, 1),  # closed: A, B
+        "kontrak_pengakhiran": (2, 0),  # closed: A, B, both with a termination contract
     }
-    assert table.loc["kontrak_pengakhiran", "share"] == pytest.approx(0.5)
+    assert table.loc["kontrak_pengakhiran", "share"] == pytest.approx(0.0)
+    assert table.loc["analisa_ditulis", "share"] == pytest.approx(1 / 3)
     assert table.loc["kontrak_pengakhiran", "step"] == "termination_contract"
     assert table.loc["kontrak_pengakhiran", "label_en"] == "Termination contract signed"
     assert table.loc["perubahan_cakupan", "checkpoint"] == "scope_changed"
@@ -111,10 +113,9 @@ def test_forgotten_steps_names_the_event_where_an_item_was_missed(store: CaseSto
         "kontrak_layanan",
         "prioritas_masalah",
         "analisa_ditulis",
-        "kontrak_pengakhiran",
     }
     kinds = store.events(b["case_id"].iloc[0]).set_index("event_id")["kind"]
-    assert kinds[b.loc["kontrak_pengakhiran", "event_id"]] == "case_closed"
+    assert kinds[b.loc["analisa_ditulis", "event_id"]] == "stage_entered"
     assert kinds[b.loc["kontrak_layanan", "event_id"]] == "stage_entered"
     # nothing of a case that did not reach a checkpoint counts
     assert not steps.loc[~steps["reached"], "forgotten"].any()
@@ -125,9 +126,9 @@ def test_forgotten_summary_as_of_and_groups_and_suppression(store: CaseStore) ->
     assert early["n_reached"].sum() == 0
     by = pk.forgotten_summary(store, by="office", min_count=2)
     garut = by[by["office"] == "Garut"].set_index("item")
-    assert pd.isna(garut.loc["kontrak_pengakhiran", "n_forgotten"])  # 1 < 2
-    assert pd.isna(garut.loc["kontrak_pengakhiran", "share"])
-    assert "n_forgotten" in garut.loc["kontrak_pengakhiran", "suppressed"]
+    assert pd.isna(garut.loc["analisa_ditulis", "n_forgotten"])  # 1 < 2
+    assert pd.isna(garut.loc["analisa_ditulis", "share"])
+    assert "n_forgotten" in garut.loc["analisa_ditulis", "suppressed"]
 
 
 def test_forgotten_summary_refuses_the_flags_table(store: CaseStore) -> None:
@@ -168,7 +169,6 @@ def test_deviations_from_a_store(store: CaseStore) -> None:
     got = sorted(zip(dev["office"], dev["kind"], dev["detail"].fillna(""), strict=True))
     assert got == [
         ("Bandung", "moved_back", ""),
-        ("Garut", "closed_without_termination_contract", "kontrak_pengakhiran"),
         ("Garut", "contract_without_boundaries", ""),
         ("Garut", "follow_up_without_new_contract", ""),
         ("Garut", "plan_before_analysis", "S1"),
@@ -176,8 +176,8 @@ def test_deviations_from_a_store(store: CaseStore) -> None:
     ]
     back = dev[dev["kind"] == "moved_back"].iloc[0]
     assert (back["from_stage"], back["stage"]) == ("intervensi", "asesmen")
-    closing = dev[dev["kind"] == "closed_without_termination_contract"].iloc[0]
-    assert closing["event_kind"] == "case_closed" and closing["stage"] == "ditutup"
+    # B closed with a termination contract, which ticked its item: no departure there
+    assert not (dev["kind"] == "closed_without_termination_contract").any()
     assert str(dev["at"].dtype) == "datetime64[ns, UTC]"
     # the A case follows the practice: it appears nowhere
     assert set(dev["case_id"]) == {"K-000002", "K-000003"}

@@ -111,7 +111,14 @@ def test_full_case_folds_to_expected_state(store: CaseStore) -> None:
     assert state.primary_category == "AT"  # the first in-scope problem with a category
     assert [s.step_id for s in state.plan_steps] == [s1, s2]
     assert state.step(s1).completed_at is not None and state.step(s2).completed_at is None
-    assert state.ticked == {"kapasitas_dinilai", "kontrak_layanan", "analisa_ditulis"}
+    # ticked by hand, plus what the referral of P2 and the closure ticked by themselves
+    assert state.ticked == {
+        "kapasitas_dinilai",
+        "kontrak_layanan",
+        "analisa_ditulis",
+        "rujukan_keluar",
+        "kontrak_pengakhiran",
+    }
     assert [e.stage for e in state.stages] == [
         "proses_awal",
         "asesmen",
@@ -122,7 +129,7 @@ def test_full_case_folds_to_expected_state(store: CaseStore) -> None:
     ]
     # analysis was recorded, a contract was signed; unticked often-forgotten items at closing
     assert [f.flag for f in state.flags] == ["closed_without_termination_items"]
-    assert state.flags[0].items == ("prioritas_masalah", "perubahan_cakupan", "kontrak_pengakhiran")
+    assert state.flags[0].items == ("prioritas_masalah", "perubahan_cakupan")
 
 
 def test_follow_up_contract_follows_the_old_one(store: CaseStore) -> None:
@@ -346,8 +353,9 @@ def test_flags_count_the_forgotten_steps(store: CaseStore) -> None:
     assert flags.loc[ticked_late, "skipped_analysis"]
     assert flags.loc[ticked_late, "closed_without_termination_items"]
     # the signed contract ticked "kontrak_layanan" by itself: it is not reported as forgotten
+    # (and the closure with its termination contract ticked "kontrak_pengakhiran")
     assert flags.loc[ticked_late, "unticked_at_close"] == (
-        "kapasitas_dinilai;prioritas_masalah;perubahan_cakupan;kontrak_pengakhiran"
+        "kapasitas_dinilai;prioritas_masalah;perubahan_cakupan"
     )
     assert flags["n_flags"].tolist() == [2, 0, 2]
 

@@ -129,10 +129,14 @@ def test_refer_an_out_of_scope_problem(store, case_id) -> None:
     assert [v for _, v in editor.refer_problem.options] == ["P2", "P3"]
     editor.refer_problem.value = "P2"
     editor.refer_to.value = "Dinas Tenaga Kerja"
+    before = len(store.events())
     editor.refer_button.click()
-    kind, payload = last(store)
-    assert kind == "problem_referred"
+    written = store.events().iloc[before:]
+    # the referral, then (P2 was the only out-of-scope problem) the referral item's own tick
+    assert list(written["kind"]) == ["problem_referred", "item_ticked"]
+    payload = json.loads(written["payload"].iloc[0])
     assert payload == {"problem_id": "P2", "to": "Dinas Tenaga Kerja"}
+    assert json.loads(written["payload"].iloc[1])["item"] == "rujukan_keluar"
     assert "Dinas Tenaga Kerja" in editor.problem_table.value
 
 
