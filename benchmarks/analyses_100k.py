@@ -95,7 +95,7 @@ class Timer:
     def table(self) -> str:
         lines = [
             f"| {'what':<62} | {'seconds':>8} | {'runs':>4} | {'range':>15} |",
-            f"|{'-' * 64}|{'-' * 10}:|{'-' * 5}:|{'-' * 16}:|",
+            f"|{'-' * 64}|{'-' * 9}:|{'-' * 5}:|{'-' * 16}:|",
         ]
         for label, med, n, lo, hi in self.rows:
             spread = f"{lo:.3f}–{hi:.3f}" if n > 1 else ""
