@@ -151,8 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     n_asesmen = int((stays["stage"].astype(str) == "asesmen").sum())
     print(
         f"\n{len(stays):,} stays ({n_asesmen:,} in asesmen), {len(table):,} process-map rows, "
-        f"{len(found):,} deviations, {len(drivers)} driver rows\n"
+        f"{len(found):,} deviations, {len(drivers)} driver rows"
     )
+    print(drivers[["covariate", "level", "method", "ph_p_value", "median_ratio"]].to_string())
+    print()
     print(timed.table())
     print(f"\n{load()}")
 
