@@ -64,6 +64,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/explorer.py
 	$(BIN)/python benchmarks/problem_suggestions.py
 	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/drivers_coverage.py
+	$(BIN)/python benchmarks/analyses_100k.py
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(STAMP)
