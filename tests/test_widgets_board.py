@@ -229,3 +229,12 @@ def test_counts_in_words_agree_with_the_number(tmp_path) -> None:
         finally:
             set_language("id")
         assert "1 kasus" in CaseBoard(store, as_of=AS_OF).header.value
+
+
+def test_the_analysis_date_is_shown_in_the_store_time_zone(tmp_path) -> None:
+    """16:30 UTC on 29 June is already 30 June in Jayapura (WIT), still 29 June in Jakarta."""
+    moment = datetime(2025, 6, 29, 16, 30, tzinfo=UTC)
+    for tz, day in (("Asia/Jayapura", "2025-06-30"), ("Asia/Jakarta", "2025-06-29")):
+        with CaseStore(tmp_path / f"{tz[5:]}.sqlite", worker="ani", tz=tz) as store:
+            board = CaseBoard(store, as_of=moment)
+            assert f"Papan kasus aktif per {day}" in board.header.value

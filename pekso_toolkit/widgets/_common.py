@@ -116,8 +116,13 @@ def today_local() -> date:
 PAST_DAY_TIME = time(12, 0)
 
 
+def store_zone_name(store: Any) -> str:
+    """The IANA name of the store's time zone (Asia/Jakarta when it has none)."""
+    return resolve_tz(getattr(store, "tz", None) or DEFAULT_TZ)
+
+
 def _store_zone(store: Any) -> ZoneInfo:
-    return ZoneInfo(resolve_tz(getattr(store, "tz", None) or DEFAULT_TZ))
+    return ZoneInfo(store_zone_name(store))
 
 
 def store_today(store: Any) -> date:
@@ -429,11 +434,11 @@ def notify(store: Any, case_id: str | None = None) -> None:
         _subscribers.pop(key, None)
 
 
-def fmt_date(moment: datetime | None) -> str:
-    """A stored time as a local date, ``2025-01-31`` ("" for None)."""
+def fmt_date(moment: datetime | None, store: Any = None) -> str:
+    """A stored time as a date in the store's time zone, ``2025-01-31`` ("" for None)."""
     if moment is None:
         return ""
-    return moment.astimezone(ZoneInfo(DEFAULT_TZ)).strftime("%Y-%m-%d")
+    return moment.astimezone(_store_zone(store)).strftime("%Y-%m-%d")
 
 
 # ----------------------------------------------------------------------------------- base view

@@ -8,7 +8,6 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.stays.durations import case_states, time_in_stage, to_utc
 from pekso_toolkit.widgets._common import (
@@ -17,6 +16,7 @@ from pekso_toolkit.widgets._common import (
     css_class,
     esc,
     name_fields,
+    store_zone_name,
     style_block,
 )
 from pekso_toolkit.widgets.checklist import StageChecklist
@@ -197,7 +197,7 @@ class CaseBoard(StoreView):
 
     def _draw(self) -> None:
         data = self.shown()
-        as_of_local = self.as_of.tz_convert(DEFAULT_TZ).strftime("%Y-%m-%d")
+        as_of_local = self.as_of.tz_convert(store_zone_name(self.store)).strftime("%Y-%m-%d")
         n_over = int(data["overdue"].sum()) if len(data) else 0
         unit = (
             pick("hari kerja", "working days")

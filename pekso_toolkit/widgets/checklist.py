@@ -395,7 +395,7 @@ class StageChecklist(StoreView):
             f"<h4>{esc(pick('Checklist kasus', 'Checklist of case'))} {esc(self.case_id)}</h4>"
             f"<div>{esc(pick('Tahap sekarang', 'Current stage'))}: <b>{esc(stage_text)}</b> "
             f"({esc(status)}; {esc(pick('sejak', 'since'))} "
-            f"{esc(fmt_date(self._since(state)))})</div>{flags}"
+            f"{esc(fmt_date(self._since(state), self.store))})</div>{flags}"
         )
         target = self._target(state)
         if target is None:

@@ -603,7 +603,8 @@ class ContractEditor(StoreView):
             ended = ""
             if c.terminated_at is not None:
                 ended = (
-                    f" — {esc(pick('berakhir', 'ended'))} {esc(fmt_date(c.terminated_at))}: "
+                    f" — {esc(pick('berakhir', 'ended'))} "
+                    f"{esc(fmt_date(c.terminated_at, self.store))}: "
                     f"{esc(c.termination)}"
                 )
             items = []
@@ -620,7 +621,7 @@ class ContractEditor(StoreView):
                     )
                 why = f"; {esc(pick('alasan', 'reason'))}: {esc(v.reason)}" if v.reason else ""
                 items.append(
-                    f"<li class='pekso-version'>v{v.version} · {esc(fmt_date(v.at))} · "
+                    f"<li class='pekso-version'>v{v.version} · {esc(fmt_date(v.at, self.store))} · "
                     f"{esc(v.by)} — {esc(pick('dalam cakupan', 'in scope'))}: {esc(scope)}; "
                     f"{esc(pick('di luar', 'out'))}: {esc(outside)}{change}{why}</li>"
                 )

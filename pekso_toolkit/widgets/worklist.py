@@ -12,7 +12,6 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 
-from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import get_language, pick
 from pekso_toolkit.stays.durations import to_utc
 from pekso_toolkit.stays.worklist import TASKS, worklist
@@ -23,6 +22,7 @@ from pekso_toolkit.widgets._common import (
     esc,
     message_html,
     name_fields,
+    store_zone_name,
     style_block,
 )
 from pekso_toolkit.widgets.board import CaseBoard
@@ -122,7 +122,11 @@ class WorklistView(StoreView):
     def _draw(self) -> None:
         data = self.shown()
         as_of = self._frame.attrs.get("as_of")
-        when = pd.Timestamp(as_of).tz_convert(DEFAULT_TZ).strftime("%Y-%m-%d") if as_of else ""
+        when = (
+            pd.Timestamp(as_of).tz_convert(store_zone_name(self.store)).strftime("%Y-%m-%d")
+            if as_of
+            else ""
+        )
         n_cases = data["case_id"].nunique() if len(data) else 0
         note = pick(
             "Internal: menyebut kasus dan peksos; jangan diterbitkan.",
