@@ -99,7 +99,8 @@ def event_relation(
     missing = [c for c in ("case_id", "stage", "timestamp") if c not in types]
     if missing:
         raise EventLogError(
-            f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp"
+            f"tabel kejadian tidak punya kolom {missing}; perlu case_id, stage dan timestamp",
+            f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp",
         )
     ts_type = types["timestamp"].upper()
     if "TIME ZONE" in ts_type:
@@ -122,9 +123,12 @@ def event_relation(
     ).fetchone()
     if bad is not None and any(bad):
         raise EventLogError(
+            f"{bad[0]} kejadian punya tahap di luar model tahapan ({', '.join(model.ids)}), "
+            f"{bad[1]} tanpa waktu dan {bad[2]} tanpa nomor kasus; baca dulu berkasnya dengan "
+            "pk.load_events(...) untuk melihat baris mana dan cara memperbaikinya",
             f"{bad[0]} event(s) have a stage outside the stage model ({', '.join(model.ids)}), "
             f"{bad[1]} no timestamp and {bad[2]} no case id; load the files with "
-            "pk.load_events(...) first to see which rows and how to fix them"
+            "pk.load_events(...) first to see which rows and how to fix them",
         )
     return extra
 

@@ -166,9 +166,9 @@ def busy_error(seconds: float) -> StoreError:
     """The bilingual error raised when the file stayed locked too long."""
     return StoreError(
         f"Basis data kasus sedang dipakai proses lain lebih dari {seconds:g} detik; tunggu "
-        "sebentar lalu coba lagi (tutup notebook lain yang menulis ke berkas yang sama) / "
+        "sebentar lalu coba lagi (tutup notebook lain yang menulis ke berkas yang sama)",
         f"The case database stayed locked by another process for more than {seconds:g} s; "
-        "wait a moment and try again (close other notebooks writing to the same file)"
+        "wait a moment and try again (close other notebooks writing to the same file)",
     )
 
 
@@ -223,8 +223,8 @@ def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
         )
     except sqlite3.Error as exc:
         raise StoreError(
-            f"Berkas basis data kasus tidak bisa dibuka: {path} / "
-            f"The case database file cannot be opened: {path} ({exc})"
+            f"Berkas basis data kasus tidak bisa dibuka: {path}",
+            f"The case database file cannot be opened: {path} ({exc})",
         ) from exc
     try:
         conn.execute("PRAGMA foreign_keys = ON")
@@ -234,8 +234,8 @@ def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(
-            f"{path} bukan basis data kasus pekso_toolkit atau rusak / "
-            f"{path} is not a pekso_toolkit case database, or it is damaged ({exc})"
+            f"{path} bukan basis data kasus pekso_toolkit atau rusak",
+            f"{path} is not a pekso_toolkit case database, or it is damaged ({exc})",
         ) from exc
     except BaseException:
         conn.close()
@@ -250,13 +250,15 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path | None) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: dibuat oleh versi pekso_toolkit yang lebih baru (skema {version}); perbarui "
-            f"pekso_toolkit / made by a newer pekso_toolkit (schema {version}, this one reads up "
-            f"to {SCHEMA_VERSION}); upgrade pekso_toolkit"
+            "pekso_toolkit",
+            f"{path}: made by a newer pekso_toolkit (schema {version}, this one reads up "
+            f"to {SCHEMA_VERSION}); upgrade pekso_toolkit",
         )
     if version == 0 and _tables(conn):
         raise StoreError(
-            f"{path}: berkas SQLite ini bukan basis data kasus; pilih berkas lain / "
-            "this SQLite file is not a case database (it has other tables); choose another path"
+            f"{path}: berkas SQLite ini bukan basis data kasus; pilih berkas lain",
+            f"{path}: this SQLite file is not a case database (it has other tables); choose "
+            "another path",
         )
     if version > 0 and path is not None:
         backup = path.with_name(f"{path.name}.v{version}.bak")
@@ -406,15 +408,20 @@ def _parse_when(value: Any, *, field: str, tz: str) -> datetime:
         except (ValueError, TypeError):
             raise RecordError(
                 f"{field}: {value!r} bukan waktu yang dikenali; tulis seperti 2025-01-31 atau "
-                f"2025-01-31T09:30 / {field}: {value!r} is not a recognised time; write it like "
+                "2025-01-31T09:30",
+                f"{field}: {value!r} is not a recognised time; write it like "
                 "2025-01-31 or 2025-01-31T09:30",
                 field=field,
             ) from None
         if value is pd.NaT:
-            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
+            raise RecordError(
+                f"{field}: waktu kosong", f"{field}: the time is missing", field=field
+            )
     if isinstance(value, pd.Timestamp):
         if value is pd.NaT:
-            raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
+            raise RecordError(
+                f"{field}: waktu kosong", f"{field}: the time is missing", field=field
+            )
         value = value.to_pydatetime()
     if isinstance(value, datetime):
         if value.tzinfo is None:
@@ -423,7 +430,7 @@ def _parse_when(value: Any, *, field: str, tz: str) -> datetime:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
     raise RecordError(
-        f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan {type(value).__name__} "
-        f"/ {field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
+        f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan {type(value).__name__}",
+        f"{field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
         field=field,
     )
