@@ -3,9 +3,11 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-AS_OF ?= 2025-06-30
-EVENTS ?= data/sample_events.csv
+# your data: make report EVENTS=export.csv AS_OF=2025-06-30 [STORE=cases.sqlite] [TZ=WITA] [INTERNAL=1]
+# (without EVENTS: the synthetic sample data, labelled as such on every page)
 OUT ?= reports
+DATA_ARGS = $(if $(EVENTS),--events $(EVENTS),--demo) $(if $(AS_OF),--as-of $(AS_OF)) \
+	$(if $(STORE),--store $(STORE)) $(if $(TZ),--tz $(TZ)) $(if $(INTERNAL),--internal)
 # JupyterLab refuses to run as root without this flag
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
@@ -47,19 +49,21 @@ data: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/pekso notebooks notebooks/*.ipynb
 
-## make report: HTML reports (notebooks 02-04) on the sample data (EVENTS=, AS_OF=, OUT= to change)
+## make report: HTML reports (notebooks 02-04) in $(OUT)/ on EVENTS=, AS_OF=, STORE= (default: demo)
 report: $(STAMP)
-	$(BIN)/pekso report --events $(EVENTS) --as-of $(AS_OF) --out $(OUT)
+	$(BIN)/pekso report $(DATA_ARGS) --out $(OUT)
 
-## make dashboard: the supervisor page (notebook 03) served by Voila on localhost
+## make dashboard: the supervisor page (notebook 03) on EVENTS=, AS_OF=, STORE=, served by Voila
 dashboard: $(STAMP)
-	$(BIN)/voila notebooks/03_bottleneck_supervisor.ipynb --Voila.ip=127.0.0.1 --no-browser $(DASHBOARD_ARGS)
+	$(BIN)/pekso dashboard $(DATA_ARGS) --out $(OUT) --prepare-only
+	$(BIN)/voila $(OUT)/dashboard.ipynb --Voila.ip=127.0.0.1 --no-browser $(DASHBOARD_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/time_in_stage.py
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/explorer.py
 	$(BIN)/python benchmarks/problem_suggestions.py
+	$(BIN)/python benchmarks/engines.py
 
 ## make lock: re-resolve requirements.lock from pyproject.toml (needs network)
 lock: $(STAMP)

@@ -48,6 +48,7 @@ from pekso_toolkit.plotting import (
     plot_wip,
 )
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.publish.display import column_label, readable_tables, show_table
 from pekso_toolkit.publish.gate import PublicationError, publish
 from pekso_toolkit.publish.pseudonym import pseudonymise
 from pekso_toolkit.stays.conformance import (
@@ -124,6 +125,9 @@ __all__ = [
     "process_map",
     "pseudonymise",
     "publish",
+    "show_table",
+    "readable_tables",
+    "column_label",
     "read_xes",
     "scope_coverage",
     "set_language",

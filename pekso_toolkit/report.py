@@ -33,6 +33,8 @@ __all__ = [
     "execute_notebook",
     "find_parameters_cell",
     "notebooks_dir",
+    "prepare_dashboard",
+    "report_parameters",
 ]
 
 #: The notebooks published as reports, in order.
@@ -45,6 +47,8 @@ REPORT_NOTEBOOKS = (
 
 #: Analysis date of the synthetic sample data (demo mode).
 SAMPLE_AS_OF = "2025-06-30"
+#: the supervisor notebook served as the dashboard
+DASHBOARD_NOTEBOOK = "03_bottleneck_supervisor.ipynb"
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -274,6 +278,88 @@ def _check_parameters(
     return day.isoformat()
 
 
+def report_parameters(
+    events: str | Path | None = None,
+    *,
+    as_of: str | None = None,
+    store: str | Path | None = None,
+    tz: str = DEFAULT_TZ,
+    internal: bool = False,
+    demo: bool = False,
+    out: str | Path = ".",
+) -> dict[str, Any]:
+    """Check the parameters of a report or dashboard and return the notebooks' parameters.
+
+    Everything is checked before any notebook runs (files exist, the analysis date lies in
+    the data, some case was closed, some row could be read); see :func:`build_reports`.
+
+    Returns
+    -------
+    dict
+        ``EVENTS_PATH``, ``STORE_PATH``, ``AS_OF``, ``TZ``, ``INTERNAL`` and ``DEMO``, as the
+        parameters cell of notebooks 02-04 names them.
+    """
+    if demo:
+        events = events if events is not None else sample_events_path()
+        as_of = as_of or SAMPLE_AS_OF
+    if events is None or as_of is None:
+        raise _fail(
+            "Berikan berkas ekspor Anda (--events) dan tanggal analisis (--as-of), atau "
+            "--demo untuk melihat contoh dengan data sintetis.",
+            "Give your export file (--events) and the analysis date (--as-of), or --demo to "
+            "see an example on synthetic data.",
+            "--events",
+        )
+    tz = INDONESIAN_TZ.get(tz.upper(), tz)
+    events_path = Path(events).resolve()
+    store_path = Path(store).resolve() if store is not None else None
+    day = _check_parameters(events_path, as_of, Path(out), store=store_path, tz=tz)
+    return {
+        "EVENTS_PATH": str(events_path),
+        "STORE_PATH": str(store_path) if store_path else None,
+        "AS_OF": day,
+        "TZ": tz,
+        "INTERNAL": internal,
+        "DEMO": demo,
+    }
+
+
+def prepare_dashboard(
+    events: str | Path | None = None,
+    *,
+    as_of: str | None = None,
+    out: str | Path,
+    store: str | Path | None = None,
+    tz: str = DEFAULT_TZ,
+    internal: bool = False,
+    demo: bool = False,
+) -> Path:
+    """Write the supervisor notebook (03) with the user's parameters, ready for Voila.
+
+    The parameters are checked as for :func:`build_reports`; the notebook is not executed
+    here (Voila runs it for each visitor). Without ``internal`` the page shows no per-case
+    row, and the explorer's threshold cannot be set below the publication threshold.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out/dashboard.ipynb``.
+    """
+    parameters = report_parameters(
+        events, as_of=as_of, store=store, tz=tz, internal=internal, demo=demo, out=out
+    )
+    nb = nbformat.read(notebooks_dir() / DASHBOARD_NOTEBOOK, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    _inject(nb, parameters)
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / "dashboard.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
 def build_reports(
     events: str | Path | None = None,
     *,
@@ -323,21 +409,9 @@ def build_reports(
     ReportError
         On bad parameters (checked before any notebook runs) or a failing notebook.
     """
-    if demo:
-        events = events if events is not None else sample_events_path()
-        as_of = as_of or SAMPLE_AS_OF
-    if events is None or as_of is None:
-        raise _fail(
-            "Berikan berkas ekspor Anda (--events) dan tanggal analisis (--as-of), atau "
-            "--demo untuk melihat contoh dengan data sintetis.",
-            "Give your export file (--events) and the analysis date (--as-of), or --demo to "
-            "see an example on synthetic data.",
-            "--events",
-        )
-    tz = INDONESIAN_TZ.get(tz.upper(), tz)
-    events, out = Path(events).resolve(), Path(out)
-    store_path = Path(store).resolve() if store is not None else None
-    as_of = _check_parameters(events, as_of, out, store=store_path, tz=tz)
+    parameters = report_parameters(
+        events, as_of=as_of, store=store, tz=tz, internal=internal, demo=demo, out=out
+    )
     folder = notebooks_dir()
     missing = [name for name in notebooks if not (folder / name).exists()]
     if missing:
@@ -346,15 +420,8 @@ def build_reports(
             f"notebook(s) not found in {folder}: {', '.join(missing)}",
             field="notebooks",
         )
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    parameters = {
-        "EVENTS_PATH": str(events),
-        "STORE_PATH": str(store_path) if store_path else None,
-        "AS_OF": as_of,
-        "TZ": tz,
-        "INTERNAL": internal,
-        "DEMO": demo,
-    }
     results = []
     bar = tqdm(notebooks, desc="laporan / reports", unit="notebook", disable=not progress)
     for name in bar:

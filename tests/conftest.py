@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from pekso_toolkit.core.i18n import set_language
+from pekso_toolkit.widgets.explorer import WARM_UP_THREAD
 
 #: ../shared beside the checkout: domain references and real event logs (absent on users' clones)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -24,6 +26,11 @@ def _clean_state() -> Iterator[None]:
     """Every test starts in Bahasa Indonesia and leaves no open figure behind."""
     set_language("id")
     yield
+    # a bottleneck explorer's background warm-up must not run into the next test (where it
+    # would call that test's monkeypatched functions)
+    for thread in threading.enumerate():
+        if thread.name == WARM_UP_THREAD:
+            thread.join(timeout=120)
     set_language("id")
     plt.close("all")
 

@@ -28,6 +28,7 @@ import pekso_toolkit as pk
 FIRST_ARGUMENT_NAMES = frozenset(
     {
         "cases",  # the case table (one row per case)
+        "column",  # a column name
         "checks",  # per-case checks of the forgotten steps (pk.forgotten_steps) or a store
         "data",  # a plot's input when it takes either a summary or stays
         "deviations",  # output of pk.deviations

@@ -214,3 +214,30 @@ def test_compare_groups_matches_lifelines_directly() -> None:
     ref = logrank_test(d[mine], d[~mine], e[mine], e[~mine])
     got = table[table["risk"] == "rendah"].iloc[0]
     assert got["p_value"] == pytest.approx(ref.p_value)
+
+
+def test_bottlenecks_say_which_group_differs_beyond_chance() -> None:
+    """Risk "tinggi" doubles the assessment median (known truth); "shift" has no effect."""
+    stays = _stays(2000, 13, ratio=2.0)
+    by_risk = pk.bottlenecks(stays, by="risk")
+    asesmen = by_risk[by_risk["stage"] == "asesmen"].set_index("risk")
+    assert bool(asesmen.at["tinggi", "differs"])
+    assert "uji log-rank" in asesmen.at["tinggi", "reason"]
+    # the same test as compare_groups (and lifelines) gives
+    reference = pk.compare_groups(stays, by="risk", stage="asesmen")
+    reference = reference[reference["comparison"] == "vs_rest"].set_index("risk")
+    for level in asesmen.index:
+        assert asesmen.at[level, "p_holm"] == pytest.approx(reference.at[level, "p_holm"])
+    # a grouping with no effect: at most a few of its stage tests reject (Holm-adjusted)
+    by_shift = pk.bottlenecks(stays, by="shift")
+    assert by_shift["differs"].fillna(False).sum() <= 2
+    # without groups there is nothing to compare
+    assert "differs" not in pk.bottlenecks(stays).columns
+
+
+def test_bottleneck_test_results_are_masked_with_small_groups() -> None:
+    stays = _stays(400, 21, ratio=2.0)
+    table = pk.bottlenecks(stays, by="risk", min_count=200)
+    small = table["n_stays"].isna()
+    assert small.any()
+    assert table.loc[small, "p_holm"].isna().all() and table.loc[small, "differs"].isna().all()

@@ -61,3 +61,31 @@ def test_no_client_reference_in_outputs(name: str) -> None:
     outputs = json.dumps([c.get("outputs", []) for c in _load(name)["cells"]])
     for pattern in _CLIENT_PATTERNS:
         assert not re.search(pattern, outputs), f"{pattern!r} appears in the outputs of {name}"
+
+
+def _outputs(name: str) -> list[tuple[int, dict]]:
+    return [
+        (i, out)
+        for i, cell in enumerate(_load(name)["cells"])
+        if cell["cell_type"] == "code"
+        for out in cell.get("outputs", [])
+    ]
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_committed_outputs_hold_no_error_warning_temp_path_or_raw_missing_value(name: str) -> None:
+    """What a reader sees: no traceback, no warning box, no /tmp path, no raw <NA> or NaT."""
+    problems = []
+    for i, out in _outputs(name):
+        if out["output_type"] == "error":
+            problems.append((i, "error", out.get("ename")))
+        text = "".join(out.get("text", [])) if out["output_type"] == "stream" else ""
+        if out.get("name") == "stderr" or "Warning" in text:
+            problems.append((i, "stderr/warning", text[:120]))
+        page = "".join(out.get("data", {}).get("text/html", []))
+        shown = text + page + "".join(out.get("data", {}).get("text/plain", []))
+        if re.search(r"/tmp/|/var/folders/|tmp[a-z0-9_]{6,}/", shown):
+            problems.append((i, "temporary path", re.search(r"\S*tmp\S*", shown).group(0)))
+        if re.search(r"&lt;NA&gt;|>NaT<|>NaN<|>None<", page):
+            problems.append((i, "raw missing value in a table", page[:80]))
+    assert problems == []

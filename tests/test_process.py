@@ -261,3 +261,27 @@ def test_receipt_log_process_map(shared_data: Path) -> None:
     assert ax.texts
     durations = pk.case_durations(log, as_of=log.events["timestamp"].max())
     assert durations["n_cases"].iloc[0] == 1434
+
+
+def test_process_map_plot_counts_in_words_one_and_many() -> None:
+    rows = [(c, "proses_awal", "2024-01-01") for c in "ABC"]
+    rows += [(c, "asesmen", "2024-01-05") for c in "ABC"]
+    rows += [("A", "analisa_masalah", "2024-01-09")]  # one case: "1 case", one move hidden
+    events = pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"])
+    table = pk.process_map(events, as_of=AS_OF)
+    assert sorted(table["n_cases"]) == [1, 3]
+
+    pk.set_language("en")
+    ax = pk.plot_process_map(table, min_cases=2)
+    assert "\n(1 move with < 2 cases not drawn)" in ax.get_title()
+    ax = pk.plot_process_map(table, min_cases=4, ax=plt.subplots()[1])
+    assert "\n(2 moves with < 4 cases not drawn)" in ax.get_title()
+    texts = pk.plot_process_map(table, ax=plt.subplots()[1]).texts
+    lines = [line for t in texts for line in t.get_text().split("\n")]
+    assert "1 case" in lines and "3 cases" in lines, lines
+    assert "1 cases" not in lines
+
+    pk.set_language("id")  # Bahasa Indonesia does not inflect: "1 perpindahan", "1 kasus"
+    ax = pk.plot_process_map(table, min_cases=2, ax=plt.subplots()[1])
+    assert "\n(1 perpindahan dengan < 2 kasus tidak digambar)" in ax.get_title()
+    plt.close("all")

@@ -345,8 +345,9 @@ def test_flags_count_the_forgotten_steps(store: CaseStore) -> None:
     assert flags.loc[careful, "n_flags"] == 0
     assert flags.loc[ticked_late, "skipped_analysis"]
     assert flags.loc[ticked_late, "closed_without_termination_items"]
+    # the signed contract ticked "kontrak_layanan" by itself: it is not reported as forgotten
     assert flags.loc[ticked_late, "unticked_at_close"] == (
-        "kapasitas_dinilai;kontrak_layanan;prioritas_masalah;perubahan_cakupan;kontrak_pengakhiran"
+        "kapasitas_dinilai;prioritas_masalah;perubahan_cakupan;kontrak_pengakhiran"
     )
     assert flags["n_flags"].tolist() == [2, 0, 2]
 
@@ -606,3 +607,45 @@ def test_every_event_kind_has_a_description_in_both_languages(store: CaseStore) 
     en = store.history(cid, lang="en")["description"].tolist()
     idn = store.history(cid, lang="id")["description"].tolist()
     assert all(a != b for a, b in zip(en, idn))
+
+
+def test_case_view_shows_times_in_the_store_time_zone(tmp_path: Path) -> None:
+    """A case opened at 17:00 UTC on 29 June was opened on 30 June in Jakarta (and Jayapura)."""
+    opened = datetime(2025, 6, 29, 17, 0, tzinfo=UTC)
+    for tz, shown in (
+        ("Asia/Jakarta", "2025-06-30 00:00 WIB"),
+        ("Asia/Jayapura", "2025-06-30 02:00 WIT"),
+    ):
+        store = CaseStore(tmp_path / f"{tz[5:]}.sqlite", worker="ani", clock=Clock(opened), tz=tz)
+        cid = open_case(store, at=opened)
+        page = store.case(cid)._repr_html_()
+        assert shown in page and "UTC" not in page
+        store.close()
+
+
+def test_signing_the_contract_ticks_the_contract_item_once(store: CaseStore) -> None:
+    """The worker never enters "kontrak layanan ditandatangani" twice (and no false flag)."""
+    cid = open_case(store)
+    store.add_problem(cid, "a", category="AT")
+    store.sign_contract(cid, in_scope=["P1"], capacity_note="ok")
+    state = store.case(cid)
+    tick = next(t for t in state.ticks if t.item_id == "kontrak_layanan")
+    signed = store.events(cid).query("kind == 'contract_signed'")
+    assert tick.derived and tick.ticked_at == state.contracts[0].versions[0].at
+    # ticking it by hand afterwards is harmless: the same tick, no second event
+    n = len(store.events(cid))
+    assert store.tick(cid, "kontrak_layanan") == tick.event_id
+    assert len(store.events(cid)) == n
+    history = store.history(cid, lang="en")
+    assert (
+        history["description"]
+        .str.contains(f"Ticked: .*automatically, from event #{int(signed['event_id'].iloc[0])}")
+        .any()
+    )
+    # an item ticked by hand before signing is not ticked again
+    other = open_case(store, ref="klien lain")
+    store.add_problem(other, "b", category="AT")
+    store.tick(other, "kontrak_layanan")
+    store.sign_contract(other, in_scope=["P1"], capacity_note="ok")
+    events = store.events(other)
+    assert (events["kind"] == "item_ticked").sum() == 1

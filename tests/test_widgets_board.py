@@ -168,3 +168,64 @@ def test_working_day_targets_count_working_days(tmp_path) -> None:
         expected = float(working_days(pd.Timestamp("2025-06-02", tz="Asia/Jakarta"), AS_OF)[0])
         assert row["days_in_stage"] == pytest.approx(expected)
         assert row["days_in_stage"] < 28  # weekends (and holidays) do not count
+
+
+def test_days_in_stage_are_the_open_stays_of_time_in_stage(tmp_path) -> None:
+    """The board reads stays from time_in_stage: a reopened case waiting for its next stage has
+    no open stay (it shows in its state, without days), a reopened case that re-entered a stage
+    counts from that entry, and every other case matches its open stay."""
+    from pekso_toolkit import time_in_stage
+
+    with CaseStore(tmp_path / "r.sqlite", worker="ani", clock=lambda: NOW) as store:
+        waiting = open_case(store, "Kab. Garut", "ani", "2025-05-01")
+        store.enter_stage(waiting, "asesmen", at="2025-05-10")
+        store.close_case(waiting, termination_contract="selesai", reason="r", at="2025-06-01")
+        store.reopen(waiting, reason="kambuh", at="2025-06-10")  # 20 days before AS_OF
+        again = open_case(store, "Kab. Garut", "budi", "2025-04-01")
+        store.enter_stage(again, "asesmen", at="2025-04-10")
+        store.close_case(again, termination_contract="selesai", reason="r", at="2025-05-01")
+        store.reopen(again, reason="kambuh", at="2025-05-05")
+        store.enter_stage(again, "asesmen", at="2025-06-15")  # second asesmen stay: 15 days
+        moved = open_case(store, "Kota Bandung", "ani", "2025-06-01")
+        store.enter_stage(moved, "asesmen", at="2025-06-20")
+        closed = open_case(store, "Kota Bandung", "ani", "2025-05-01")
+        store.close_case(closed, termination_contract="selesai", reason="r", at="2025-06-10")
+
+        board = CaseBoard(store, as_of=AS_OF)
+        frame = board.frame().set_index("case_id")
+        stays = time_in_stage(store.stage_events(), as_of=AS_OF)
+        open_stays = stays[~stays["observed"]].set_index("case_id")
+
+        assert sorted(frame.index) == sorted([waiting, again, moved])  # the closed one is gone
+        for case in (again, moved):
+            assert frame.loc[case, "stage"] == str(open_stays.loc[case, "stage"]), case
+            assert frame.loc[case, "entered_at"] == open_stays.loc[case, "entered_at"], case
+            assert frame.loc[case, "days_in_stage"] == pytest.approx(
+                open_stays.loc[case, "days"]
+            ), case
+        assert frame.loc[again, "days_in_stage"] == pytest.approx(15.0)
+        assert waiting not in open_stays.index  # time_in_stage: no stay while reopened
+        assert frame.loc[waiting, "stage"] == "dibuka_kembali"  # the case's last state
+        assert pd.isna(frame.loc[waiting, "days_in_stage"])
+        assert pd.isna(frame.loc[waiting, "entered_at"])
+        assert not bool(frame.loc[waiting, "overdue"])
+        # the reopened case is still on the board, in its own column, without a day count
+        assert board.buttons[waiting] in board.columns.children[-1].children
+        assert board.buttons[waiting].description == f"{waiting} · —"
+        assert board.buttons[waiting].button_style == ""
+
+
+def test_counts_in_words_agree_with_the_number(tmp_path) -> None:
+    from pekso_toolkit.core.i18n import set_language
+
+    with CaseStore(tmp_path / "one.sqlite", worker="ani", clock=lambda: NOW) as store:
+        open_case(store, "A", "ani", "2025-06-27")
+        set_language("en")
+        try:
+            board = CaseBoard(store, as_of=AS_OF)
+            assert "1 case;" in board.header.value and "1 cases" not in board.header.value
+            assert "1 case ·" in board.columns.children[0].children[0].value
+            assert "0 cases" in board.columns.children[1].children[0].value
+        finally:
+            set_language("id")
+        assert "1 kasus" in CaseBoard(store, as_of=AS_OF).header.value

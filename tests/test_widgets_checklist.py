@@ -182,3 +182,132 @@ def test_html_is_escaped(store) -> None:
     view = StageChecklist(store, case_id)
     html = shown_html(view)
     assert "<img" not in html and "<script>x" not in html
+
+
+def test_current_stay_starts_where_time_in_stage_starts_it(tmp_path) -> None:
+    """Imported repeats of a stage are one stay: the header's "since" is the stay's start."""
+    import pandas as pd
+
+    from pekso_toolkit import time_in_stage
+    from pekso_toolkit.events.eventlog import load_events
+
+    frame = pd.DataFrame(
+        {
+            "case_id": ["X1", "X1", "X1"],
+            "stage": ["proses_awal", "asesmen", "asesmen"],
+            "timestamp": ["2025-06-01", "2025-06-05", "2025-06-10"],
+            "office": ["Kab. Garut"] * 3,
+            "worker": ["w1"] * 3,
+        }
+    )
+    with CaseStore(tmp_path / "i.sqlite", worker="ani") as store:
+        store.import_events(load_events(frame))
+        view = StageChecklist(store, "X1")
+        stays = time_in_stage(store.stage_events(), as_of="2025-07-01")
+        entered = stays[~stays["observed"]].iloc[0]["entered_at"]
+        since = entered.tz_convert("Asia/Jakarta").strftime("%Y-%m-%d")
+        assert since == "2025-06-05"
+        assert f"sejak {since}" in view.header.value
+
+
+def _all_ticked(store: CaseStore, case_id: str) -> StageChecklist:
+    store.add_problem(case_id, "anak tidak sekolah")
+    store.sign_contract(case_id, in_scope=["P1"], capacity_note="mampu")
+    view = StageChecklist(store, case_id)
+    for item in ("kapasitas_dinilai", "kontrak_layanan"):
+        view.tick(item)
+    return view
+
+
+def test_a_second_click_while_the_move_runs_is_a_no_op(store, case_id, monkeypatch) -> None:
+    """A click arriving while the first one's store call runs moves nothing more: the button is
+    disabled meanwhile and the re-entrant call returns at once."""
+    view = _all_ticked(store, case_id)
+    inside: list[tuple[bool, bool]] = []
+    real = store.enter_stage
+
+    def enter_stage(*args, **kwargs):
+        if not inside:  # once (without the guard, each click would re-enter here)
+            inside.append((view.next_button.disabled, None))
+            inside.append((view.next_button.disabled, view.move_next()))  # the second click
+            view.next_button.click()  # and a third, through the button
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "enter_stage", enter_stage)
+    view.next_button.click()
+    # disabled while running; the second click did nothing
+    assert inside == [(True, None), (True, False)]
+    assert store.case(case_id).stage == "asesmen"  # one stage, not two or three
+    assert kinds(store).count("stage_entered") == 1
+    assert view.next_button.disabled is False  # enabled again: the next move is possible
+    assert "Analisa" in view.next_button.description
+
+
+def test_the_button_is_enabled_again_after_an_error(store, case_id, monkeypatch) -> None:
+    from pekso_toolkit.store import RecordError
+
+    view = _all_ticked(store, case_id)
+
+    def refused(*args, **kwargs):
+        raise RecordError("stage: ditolak", "stage: refused", field="stage")
+
+    monkeypatch.setattr(store, "enter_stage", refused)
+    assert view.move_next() is False
+    assert "refused" in view.feedback["stage"].value
+    assert view.next_button.disabled is False
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(store, "enter_stage", broken)
+    with pytest.raises(RuntimeError):
+        view.move_next()  # (a click would show the traceback: ipywidgets catches it)
+    assert view.next_button.disabled is False  # a bug does not leave the button dead
+    monkeypatch.undo()
+    view.next_button.click()
+    assert store.case(case_id).stage == "asesmen"
+
+
+def test_clicking_next_twice_with_the_warning_moves_one_stage(store, case_id) -> None:
+    view = StageChecklist(store, case_id)
+    view.next_button.click()
+    view.next_button.click()  # the warning again; still nothing written
+    assert kinds(store) == ["case_opened"]
+    view.confirm_button.click()
+    view.confirm_button.click()  # the pending move is done: nothing more
+    assert store.case(case_id).stage == "asesmen"
+    assert kinds(store).count("stage_entered") == 1
+
+
+def test_last_stage_button_stays_disabled_after_the_move(store, case_id) -> None:
+    for stage in ("asesmen", "analisa_masalah", "intervensi"):
+        store.enter_stage(case_id, stage)
+    view = StageChecklist(store, case_id)
+    for item in MODEL.forgotten_items:
+        view.tick(item[1].id)
+    view.next_button.click()
+    assert store.case(case_id).stage == "terminasi"
+    assert view.next_button.disabled is True  # no next stage: the move's refresh decides
+
+
+def test_a_click_from_another_thread_while_the_move_runs_is_a_no_op(
+    store, case_id, monkeypatch
+) -> None:
+    import threading
+
+    view = _all_ticked(store, case_id)
+    real = store.enter_stage
+    results: list[bool | None] = []
+
+    def enter_stage(*args, **kwargs):
+        if not results:  # once: the other thread's own move (if any) goes to the store
+            results.append(None)
+            other = threading.Thread(target=lambda: results.append(view.move_next()))
+            other.start()
+            other.join(timeout=30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "enter_stage", enter_stage)
+    assert view.move_next() is True
+    assert results == [None, False]
+    assert store.case(case_id).stage == "asesmen"

@@ -120,3 +120,39 @@ def test_widget_events_on_another_thread_use_a_connection_of_their_own(tmp_path)
         assert store.case(case_id).ticked == {"persetujuan_klien"}
         assert set(store.events()["recorded_by"]) == {"ani"}
         assert view.progress.value == 1
+
+
+def test_one_at_a_time_runs_one_action_of_a_widget_and_restores_its_button() -> None:
+    import ipywidgets as w
+
+    class Form(w.VBox):
+        def __init__(self) -> None:
+            super().__init__()
+            self.save_button = w.Button()
+            self.send_button = w.Button()
+            self.calls: list[object] = []
+            self.save_button.on_click(lambda _: self.save())
+
+        @c.one_at_a_time("save_button", busy="busy")
+        def save(self) -> str:
+            self.calls.append(("save", self.save_button.disabled))
+            self.calls.append(self.save())  # re-entrant: a second click
+            self.calls.append(self.send())  # another action of the same widget meanwhile
+            c.set_disabled(self.save_button, True)  # e.g. nothing left to save
+            assert self.save_button.disabled is True  # still disabled while running
+            return "saved"
+
+        @c.one_at_a_time("send_button", busy="busy")
+        def send(self) -> str:
+            return "sent"
+
+    form = Form()
+    assert form.save() == "saved"
+    assert form.calls == [("save", True), "busy", "busy"]
+    assert form.save_button.disabled is True  # what the action asked for
+    c.set_disabled(form.save_button, False)  # outside an action: at once
+    assert form.save_button.disabled is False
+    assert form.send() == "sent" and form.send_button.disabled is False
+    other = Form()  # another widget is not blocked by this one
+    form.calls.clear()
+    assert other.send() == "sent"

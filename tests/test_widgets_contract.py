@@ -220,3 +220,44 @@ def test_english_labels(store, case_id) -> None:
     editor.sign_button.click()
     message = editor.fb_sign.messages()["capacity_note"]
     assert message.index("capacity judgement") < message.index("penilaian kapasitas")
+
+
+@pytest.mark.parametrize(
+    ("method", "button", "store_call", "kind"),
+    [
+        ("sign", "sign_button", "sign_contract", "contract_signed"),
+        ("close_case", "close_button", "close_case", "case_closed"),
+    ],
+)
+def test_a_second_click_while_the_action_runs_is_a_no_op(
+    store, case_id, monkeypatch, method, button, store_call, kind
+) -> None:
+    if kind == "case_closed":
+        editor = signed(store, case_id)
+        editor.termination_contract.value = "Layanan selesai."
+        editor.close_reason.value = "tujuan tercapai"
+    else:
+        editor = ContractEditor(store, case_id)
+        editor.scope["P1"].value = "in"
+        editor.capacity_note.value = "mampu"
+    widget = getattr(editor, button)
+    real = getattr(store, store_call)
+    seen: list[object] = []
+
+    def again(*args, **kwargs):
+        if not seen:  # once (without the guard, each click would re-enter here)
+            seen.append(widget.disabled)
+            seen.append(getattr(editor, method)())  # a second click, arriving meanwhile
+            widget.click()  # and a third
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, store_call, again)
+    widget.click()
+    assert seen == [True, False]  # disabled while running; the second click wrote nothing
+    assert list(store.events()["kind"]).count(kind) == 1
+    assert widget.disabled is False
+    assert all(
+        "pekso-error" not in v
+        for fb in (editor.fb_sign, editor.fb_close)
+        for v in fb.messages().values()
+    )

@@ -34,7 +34,7 @@ def table_rows(explorer: BottleneckExplorer) -> list[list[str]]:
 
 
 def test_table_shows_stage_summary_of_the_chosen_grouping_and_stage(stays) -> None:
-    explorer = BottleneckExplorer(stays, min_count=5)
+    explorer = BottleneckExplorer(stays, min_count=5, floor=5)
     explorer.grouping.value = "office"
     explorer.stage.value = "intervensi"
     expected = stage_summary(stays, by="office", min_count=5)
@@ -51,7 +51,7 @@ def test_table_shows_stage_summary_of_the_chosen_grouping_and_stage(stays) -> No
 
 
 def test_all_stages_of_every_group(stays) -> None:
-    explorer = BottleneckExplorer(stays, min_count=5)
+    explorer = BottleneckExplorer(stays, min_count=5, floor=5)
     assert explorer.stage.index == 0 and explorer.stage.value is None  # "all stages" shown
     explorer.grouping.value = "worker"
     n_workers = stays["worker"].nunique()
@@ -176,3 +176,18 @@ def test_precompute_fills_every_grouping(stays) -> None:
     explorer = BottleneckExplorer(stays, groupings=["office"])
     explorer.precompute()
     assert {key[0] for key in explorer._summaries} == {"office", "_none"}
+
+
+def test_a_viewer_cannot_set_the_threshold_below_the_publication_default(stays) -> None:
+    explorer = BottleneckExplorer(stays, warm_up=False)
+    explorer.grouping.value = "worker"
+    explorer.min_count.value = 1
+    assert explorer.min_count.value == 11
+    summary = explorer.summary()
+    assert not ((summary["n_stays"] > 0) & (summary["n_stays"] < 11)).any()
+    with pytest.raises(ValueError, match="floor"):
+        BottleneckExplorer(stays, min_count=3, warm_up=False)
+    # an internal analysis may lower the floor explicitly
+    internal = BottleneckExplorer(stays, min_count=3, floor=1, warm_up=False)
+    internal.min_count.value = 1
+    assert internal.min_count.value == 1

@@ -237,3 +237,42 @@ def test_english_labels_and_messages(store: CaseStore) -> None:
     message = form.feedback["story"].value
     assert message.index("Required") < message.index("Wajib diisi")
     assert n_events(store) == 0
+
+
+def test_a_second_click_on_open_while_it_runs_opens_one_case(store: CaseStore, monkeypatch) -> None:
+    form = IntakeForm(store, offices=OFFICES)
+    fill(form)
+    real = store.open_case
+    seen: list[object] = []
+
+    def again(*args, **kwargs):
+        if not seen:  # once (without the guard, each click would re-enter here)
+            seen.append(form.open_button.disabled)
+            seen.append(form.submit())  # a second click, arriving meanwhile
+            form.open_button.click()  # and a third
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "open_case", again)
+    form.open_button.click()
+    assert seen == [True, None]
+    assert list(store.events()["kind"]) == ["case_opened"]  # one case
+    assert form.case_id == "K-000001"
+    assert form.open_button.disabled  # stays disabled: the case is open (the form asked so)
+    form.new_button.click()
+    assert not form.open_button.disabled  # a new form can open the next case
+
+
+def test_open_button_is_enabled_again_after_an_error(store: CaseStore, monkeypatch) -> None:
+    form = IntakeForm(store, offices=OFFICES)
+    fill(form)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(store, "open_case", broken)
+    with pytest.raises(RuntimeError):
+        form.submit()
+    assert not form.open_button.disabled
+    monkeypatch.undo()
+    form.open_button.click()
+    assert form.case_id == "K-000001"

@@ -29,7 +29,7 @@ def store(tmp_path: Path) -> CaseStore:
     for item in ("kapasitas_dinilai", "kontrak_layanan"):
         s.tick(a, item, at="2024-02-01")
     s.sign_contract(a, in_scope=[p], capacity_note="cukup", at="2024-02-01")
-    # B: forgot the contract items and the analysis, a plan step overdue
+    # B: forgot the capacity judgement and the analysis, a plan step overdue
     b = _open(s, "klien B", "2024-02-20")
     p = s.add_problem(b, "masalah", category="FM", at="2024-02-20")
     s.sign_contract(b, in_scope=[p], capacity_note="cukup", at="2024-02-20")
@@ -54,7 +54,7 @@ def test_worklist_lists_what_each_open_case_needs(store: CaseStore) -> None:
         ("K-000001", "past_target", "proses_awal"),
         ("K-000002", "contract_check", "plan_before_analysis"),
         ("K-000002", "forgotten_step", "kapasitas_dinilai"),
-        ("K-000002", "forgotten_step", "kontrak_layanan"),
+        # "kontrak_layanan" is not forgotten: signing the contract ticked it
         ("K-000002", "forgotten_step", "prioritas_masalah"),
         ("K-000002", "overdue_plan_step", "S1"),
     ]
@@ -74,3 +74,36 @@ def test_worklist_reads_stays_from_time_in_stage(store: CaseStore) -> None:
     assert row["days_late"] == pytest.approx(a["days"] - 7)
     # as_of before B's events: B's later forgetting is not known yet
     assert "K-000002" not in set(wl["case_id"])
+
+
+def test_worklist_and_board_agree_on_stays_of_reopened_cases_and_units(tmp_path: Path) -> None:
+    """The worklist's stage and lateness are the board's: both read the open stays of
+    time_in_stage, in the unit of the model's targets (working days here)."""
+    import dataclasses
+
+    from pekso_toolkit.core.stages import StageModel
+    from pekso_toolkit.widgets import CaseBoard
+
+    model = dataclasses.replace(StageModel.default(), target_unit="working")
+    s = CaseStore(tmp_path / "r.sqlite", worker="ani", model=model, clock=lambda: NOW)
+    waiting = _open(s, "klien R", "2024-01-02")
+    s.close_case(waiting, termination_contract="selesai", reason="r", at="2024-01-05")
+    s.reopen(waiting, reason="kambuh", at="2024-01-08")  # no stage since: no open stay
+    again = _open(s, "klien S", "2023-12-01")
+    s.close_case(again, termination_contract="selesai", reason="r", at="2023-12-05")
+    s.reopen(again, reason="kambuh", at="2023-12-06")
+    s.enter_stage(again, "asesmen", at="2024-01-02")  # asesmen again, since 2024-01-02
+    wl = pk.worklist(s, as_of="2024-02-01")
+    frame = CaseBoard(s, as_of="2024-02-01").frame().set_index("case_id")
+    stays = pk.time_in_stage(s.stage_events(), as_of="2024-02-01", days="working")
+    open_stay = stays[~stays["observed"]].set_index("case_id").loc[again]
+
+    assert set(wl.loc[wl["case_id"] == waiting, "stage"]) == {"dibuka_kembali"}
+    assert frame.loc[waiting, "stage"] == "dibuka_kembali"
+    assert waiting not in set(wl.loc[wl["task"] == "past_target", "case_id"])
+    late = wl[wl["task"] == "past_target"].set_index("case_id").loc[again]
+    assert late["since"] == open_stay["entered_at"] == frame.loc[again, "entered_at"]
+    target = model.targets["asesmen"]
+    assert late["days_late"] == pytest.approx(open_stay["days"] - target)
+    assert late["days_late"] == pytest.approx(frame.loc[again, "days_in_stage"] - target)
+    assert open_stay["days"] < 31 - 8  # working days: weekends do not count

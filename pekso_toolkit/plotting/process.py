@@ -62,9 +62,18 @@ def _days_text(days: float) -> str:
     return f"{text} {unit}"
 
 
-def _count_text(n: int) -> str:
+def _counted(n: int, noun_id: str, one_en: str, many_en: str) -> str:
+    """``n`` and its noun in the current language: ``"1 move"``, ``"2 moves"``; Bahasa
+    Indonesia does not inflect (``"1 perpindahan"``, ``"2 perpindahan"``) and groups thousands
+    with a dot."""
     text = f"{n:,}"
-    return f"{text.replace(',', '.')} kasus" if pick("id", "en") == "id" else f"{text} cases"
+    if pick("id", "en") == "id":
+        return f"{text.replace(',', '.')} {noun_id}"
+    return f"{text} {one_en if n == 1 else many_en}"
+
+
+def _count_text(n: int) -> str:
+    return _counted(n, "kasus", "case", "cases")
 
 
 def _wrap(label: str, width: int = 11) -> str:
@@ -94,6 +103,25 @@ def _model_of(data: Any, model: StageModel | None) -> StageModel:
     if hasattr(data, "model") and isinstance(data.model, StageModel):
         return data.model
     return StageModel.default()
+
+
+def _draw_stage_boxes(ax: Axes, model: StageModel, x_of: dict[str, float]) -> None:
+    """One labelled box per stage or state of the model, at its x position."""
+    for sid, x in x_of.items():
+        stage = model.stage(sid)
+        face = "#f2f2f2" if stage.kind == "stage" else "#e0e0e0"
+        box = FancyBboxPatch(
+            (x - _BOX_W / 2, -_BOX_H / 2),
+            _BOX_W,
+            _BOX_H,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            fc=face,
+            ec="#333333",
+            lw=1.0,
+            zorder=3,
+        )
+        ax.add_patch(box)
+        ax.text(x, 0, _wrap(model.label(sid)), ha="center", va="center", fontsize=8, zorder=5)
 
 
 def plot_process_map(
@@ -234,30 +262,7 @@ def plot_process_map(
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         )
 
-    for sid in ids:
-        stage = model.stage(sid)
-        face = "#f2f2f2" if stage.kind == "stage" else "#e0e0e0"
-        box = FancyBboxPatch(
-            (x_of[sid] - _BOX_W / 2, -_BOX_H / 2),
-            _BOX_W,
-            _BOX_H,
-            boxstyle="round,pad=0.02,rounding_size=0.08",
-            fc=face,
-            ec="#333333",
-            lw=1.0,
-            zorder=3,
-        )
-        ax.add_patch(box)
-        ax.text(
-            x_of[sid],
-            0,
-            _wrap(model.label(sid)),
-            ha="center",
-            va="center",
-            fontsize=8,
-            zorder=5,
-        )
-
+    _draw_stage_boxes(ax, model, x_of)
     ax.set_xlim(-0.6, n_nodes - 0.4)
     ax.set_ylim(-depth, used_above)
     ax.axis("off")
@@ -271,9 +276,10 @@ def plot_process_map(
         "Process map: arrow width = cases, label = median days before the move",
     )
     if hidden:
+        moved = _counted(hidden, "perpindahan", "move", "moves")
         title += pick(
-            f"\n({hidden} perpindahan dengan < {min_cases} kasus tidak digambar)",
-            f"\n({hidden} moves with < {min_cases} cases not drawn)",
+            f"\n({moved} dengan < {min_cases} kasus tidak digambar)",
+            f"\n({moved} with < {min_cases} cases not drawn)",
         )
     ax.set_title(title, fontsize=10)
     return ax

@@ -28,6 +28,7 @@ from lifelines.statistics import logrank_test, multivariate_logrank_test, propor
 from pekso_toolkit.core.columns import as_list
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.publish.disclosure import suppress_small_cells
+from pekso_toolkit.stays.logrank import one_vs_rest
 from pekso_toolkit.stays.summary import stage_position, stays_stage_ids
 
 __all__ = [
@@ -669,19 +670,6 @@ def _drivers_of_stage(
 
 
 # ---------------------------------------------------------------------------------- groups
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm-adjusted p-values (NaN stays NaN)."""
-    out = np.full(len(p), np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    if len(ok) == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    m = len(order)
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adjusted, 1.0)
-    return out
-
-
 def compare_groups(
     stays: pd.DataFrame,
     *,
@@ -745,7 +733,7 @@ def compare_groups(
         )
         days = data["days"].to_numpy(dtype=float)
         event = data["observed"].to_numpy(dtype=bool)
-        start = len(rows)
+        tests = one_vs_rest(days, event, group_code)
         for g, label in enumerate(labels):
             mine = group_code == g
             row: dict[str, Any] = dict(zip(by_cols, label))
@@ -756,20 +744,12 @@ def compare_groups(
                 n_events=int(event[mine].sum()),
                 median_days=_km_median(days[mine], event[mine]),
                 median_rest_days=_km_median(days[~mine], event[~mine]),
+                test_statistic=tests.at[g, "test_statistic"],
+                degrees_of_freedom=1 if np.isfinite(tests.at[g, "p_value"]) else np.nan,
+                p_value=tests.at[g, "p_value"],
+                p_holm=tests.at[g, "p_holm"],
             )
-            if mine.all() or not event.any():
-                row.update(test_statistic=np.nan, degrees_of_freedom=np.nan, p_value=np.nan)
-            else:
-                res = logrank_test(days[mine], days[~mine], event[mine], event[~mine])
-                row.update(
-                    test_statistic=float(res.test_statistic),
-                    degrees_of_freedom=1,
-                    p_value=float(res.p_value),
-                )
             rows.append(row)
-        p = np.array([r["p_value"] for r in rows[start:]], dtype=float)
-        for r, ph in zip(rows[start:], _holm(p)):
-            r["p_holm"] = ph
         row = {c: None for c in by_cols}
         row.update(
             stage=stage_id,

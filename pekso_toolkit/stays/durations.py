@@ -17,20 +17,23 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal, NamedTuple
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
-from pekso_toolkit.core.errors import EventLogError
+from pekso_toolkit.core.errors import AnalysisError, EventLogError
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.events.eventlog import canonical_ids_and_times, tie_rank
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.engine import (
+    DEFAULT_TABLE,
     _is_source,
     connect,
     event_relation,
     register_frame,
+    settings,
     stay_rows,
 )
 
@@ -282,6 +285,45 @@ def sorted_events(frame: pd.DataFrame, as_of_ns: int | None, model: StageModel) 
     return SortedEvents(len(order), keep[order], ts[order], stage[order], case_code[order])
 
 
+def case_states(log: Any, *, as_of: Any, tz: str | None = None) -> pd.DataFrame:
+    """The state of every case after its last event up to ``as_of`` (its stage, or a state).
+
+    Events are read in the order of :func:`time_in_stage` (case, time, the documented tie rule),
+    so the state here is the one after which :func:`time_in_stage` has (or has not) an open stay.
+    This gives no durations: the time a case has spent in a stage is the ``days`` of its open
+    stay in :func:`time_in_stage`.
+
+    Parameters
+    ----------
+    log : EventLog or DataFrame
+        Canonical events (``case_id``, ``stage``, ``timestamp``), rows in any order.
+    as_of : date-like
+        Events after this moment are ignored (naive values are read in ``tz``).
+    tz : str, optional
+        Time zone of naive values (default: the log's, else ``DEFAULT_TZ``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case with an event up to ``as_of``, in case order: ``case_id`` (string),
+        ``stage`` (string: the stage or state id of its last event, e.g. ``ditutup`` or
+        ``dibuka_kembali``), ``at`` (UTC: the time of that event).
+    """
+    zone = _log_tz(log, tz)
+    frame, model = events_and_model(log, tz=zone)
+    as_of_ns = int(to_utc(as_of, tz=zone).value)
+    ev = sorted_events(frame, as_of_ns, model)
+    last = np.r_[ev.case_code[1:] != ev.case_code[:-1], True] if ev.n else np.zeros(0, bool)
+    ids = np.asarray(model.ids, dtype=object)
+    return pd.DataFrame(
+        {
+            "case_id": frame["case_id"].array.take(ev.rows[last]).astype("string"),
+            "stage": pd.array(ids[ev.stage[last]], dtype="string"),
+            "at": _utc_datetimes(ev.ts[last]),
+        }
+    )
+
+
 def _utc_datetimes(ns: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """UTC datetimes over int64 nanoseconds (NaT = int64 min)."""
     return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").array
@@ -309,7 +351,9 @@ def time_in_stage(
     carry: Sequence[str] | None = None,
     tz: str | None = None,
     memory_limit: str | None = None,
+    temp_directory: str | None = None,
     progress: bool = False,
+    table: str = DEFAULT_TABLE,
 ) -> pd.DataFrame:
     """One row per stay of a case in a helping stage, open stays censored at ``as_of``.
 
@@ -329,11 +373,15 @@ def time_in_stage(
 
     Parameters
     ----------
-    log : EventLog, pandas.DataFrame, Parquet path or glob, DuckDB relation, or dask DataFrame
+    log : EventLog, DataFrame, Parquet path or glob, DuckDB file or relation, dask DataFrame
         An event log, or canonical events (``case_id``, ``stage``, ``timestamp`` plus any
         other columns; rows in any order): a DataFrame, a Parquet file or dataset
         (``"events/*.parquet"``, read by DuckDB without loading it into pandas), a DuckDB
-        relation, or a dask DataFrame (see :func:`time_in_stage_dask`; the result is the same).
+        database file (a path ending ``.duckdb``, ``.db`` or ``.ddb``; its table ``table`` is
+        read, the file is opened read-only), a DuckDB relation (e.g.
+        ``duckdb.read_parquet(...)``, or a query; copied into the analysis connection within
+        its memory limit), or a dask DataFrame (see :func:`time_in_stage_dask`; the result is
+        the same).
     as_of : str, date, datetime or Timestamp
         The analysis date. Naive values are read in Asia/Jakarta; ``"2024-06-30"`` means
         2024-06-30 00:00 WIB, and events at exactly that instant are included.
@@ -353,8 +401,16 @@ def time_in_stage(
         else ``DEFAULT_TZ``).
     memory_limit : str, optional
         Memory DuckDB may use before spilling to disk, e.g. ``"2GB"`` (default: half the RAM).
+        Too small a limit for even the spilled query raises :class:`AnalysisError`.
+    temp_directory : str, optional
+        Folder DuckDB spills to beyond ``memory_limit`` (default
+        :data:`pekso_toolkit.stays.engine.TEMP_DIRECTORY`); put it on a disk with room for
+        about the size of the events.
     progress : bool
         Show DuckDB's progress bar (useful for large Parquet datasets).
+    table : str
+        The table (or view, ``"schema.name"`` outside ``main``) of events in a DuckDB database
+        file (default ``"events"``); ignored for other inputs.
 
     Returns
     -------
@@ -380,14 +436,22 @@ def time_in_stage(
     as_of_ts = to_utc(recorded_as_of(log, as_of), tz=zone)
     if _is_dask(log):
         return time_in_stage_dask(
-            log, as_of=as_of_ts, days=days, holidays=holidays, model=model, carry=carry, tz=zone
+            log,
+            as_of=as_of_ts,
+            days=days,
+            holidays=holidays,
+            model=model,
+            carry=carry,
+            tz=zone,
+            memory_limit=memory_limit,
+            temp_directory=temp_directory,
         )
-    con = connect(memory_limit=memory_limit, progress=progress)
+    con = connect(memory_limit=memory_limit, temp_directory=temp_directory, progress=progress)
     try:
         if _is_source(log):
             model = model or StageModel.default()
             wanted = ["*"] if carry is None else list(carry)
-            carried = event_relation(con, log, model, tz=zone, carried=wanted)
+            carried = event_relation(con, log, model, tz=zone, carried=wanted, table=table)
             if carry is None:
                 carried = [
                     c
@@ -414,6 +478,18 @@ def time_in_stage(
             fills = [f"CASE WHEN __has_{i} THEN __row END" for i in range(len(gaps))]
             rows = stay_rows(con, model, as_of_ts.value, fills)
             case_ids = frame["case_id"].array.take(rows.first_row)
+    except duckdb.OutOfMemoryException as exc:
+        limit = settings(con)["memory_limit"]
+        reason = str(exc).strip().splitlines()[0]
+        raise AnalysisError(
+            f"Memori yang diizinkan (memory_limit={memory_limit or limit!r}) tidak cukup, "
+            f"bahkan dengan menulis sementara ke disk ({reason}). Naikkan memory_limit, mis. "
+            "memory_limit='4GB', atau hitung per bagian data.",
+            f"The memory allowed (memory_limit={memory_limit or limit!r}) is not enough, even "
+            f"spilling to disk ({reason}). Raise memory_limit, e.g. memory_limit='4GB', or run "
+            "the analysis on part of the data.",
+            field="memory_limit",
+        ) from exc
     finally:
         con.close()
     if days == "calendar":
@@ -465,6 +541,8 @@ def time_in_stage_dask(
     model: StageModel | None = None,
     carry: Sequence[str] | None = None,
     tz: str | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
 ) -> pd.DataFrame:
     """:func:`time_in_stage` of a dask DataFrame of events: the same stays, computed per case.
 
@@ -473,14 +551,31 @@ def time_in_stage_dask(
     stays are gathered and put in (case, entry time) order, so the result equals the
     single-machine result on the same events.
 
-    To run it on a real cluster, start a ``dask.distributed`` scheduler and workers on the
-    machines (``dask scheduler`` / ``dask worker tcp://host:8786``, or a ``dask_jobqueue`` /
-    ``dask_kubernetes`` cluster), connect with ``distributed.Client("tcp://host:8786")`` before
-    the call, and read the events where every worker can reach them, e.g.
-    ``dask.dataframe.read_parquet("s3://bucket/events/*.parquet")``. Each worker needs
-    pekso_toolkit installed; the stays (one row per stay) are gathered on the client.
+    Notes
+    -----
+    **Running on a cluster.** Start a ``dask.distributed`` scheduler and workers on the
+    machines (``dask scheduler`` on one, ``dask worker tcp://scheduler:8786`` on each of the
+    others, or a ``dask_jobqueue`` / ``dask_kubernetes`` cluster), install pekso_toolkit (same
+    version) on every worker, and connect before the call; read the events from storage every
+    worker can reach::
+
+        from distributed import Client
+        import dask.dataframe as dd
+        import pekso_toolkit as pk
+
+        client = Client("tcp://scheduler:8786")
+        events = dd.read_parquet("s3://bucket/events/*.parquet")  # or a shared file system
+        stays = pk.time_in_stage(events, as_of="2024-06-30")
+
+    The events are partitioned by case (``shuffle(on="case_id")``: every event of a case on
+    one worker), each partition runs the engine of :func:`time_in_stage`, and only the stays
+    (one row per stay) come back to the client, so the client needs memory for the stays, not
+    the events. Text columns read by dask are Arrow strings (``string[pyarrow]``); the stays
+    keep the column types of the dask DataFrame.
 
     Parameters and Returns are those of :func:`time_in_stage`; ``log`` is a dask DataFrame.
+    ``memory_limit`` and ``temp_directory`` apply to each partition's DuckDB query, on its
+    worker.
     """
     zone = _log_tz(log, tz)
     as_of_ts = to_utc(as_of, tz=zone)
@@ -491,6 +586,8 @@ def time_in_stage_dask(
         "model": model,
         "carry": carry,
         "tz": zone,
+        "memory_limit": memory_limit,
+        "temp_directory": temp_directory,
     }
     meta = time_in_stage(log._meta, **options)  # the empty frame dask keeps of the columns
     parts = log.shuffle(on="case_id").map_partitions(_partition_stays, options, meta=meta)

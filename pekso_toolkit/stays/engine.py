@@ -1,11 +1,12 @@
 """The stay engine: one DuckDB query turns events into stays (and moves between stages).
 
-DuckDB is embedded (no server). The events are read from a pandas DataFrame, a DuckDB relation
-or a Parquet dataset (a path or glob); the query sorts each case's events by time and the
-documented tie rank (see :func:`pekso_toolkit.events.eventlog.tie_rank`), merges runs of the same
-stage, finds the next run of each run (``lead``), numbers the visits and censors open stays at
-``as_of``. The query runs with a memory limit and a temporary directory, so logs larger than
-memory spill to disk instead of failing.
+DuckDB is embedded (no server). The events are read from a pandas DataFrame, a DuckDB relation,
+a Parquet dataset (a path or glob) or a table of a DuckDB database file; the query sorts each
+case's events by time and the documented tie rank (see
+:func:`pekso_toolkit.events.eventlog.tie_rank`), merges runs of the same stage, finds the next
+run of each run (``lead``), numbers the visits and censors open stays at ``as_of``. The query
+runs with a memory limit and a temporary directory, so logs larger than memory spill to disk
+instead of failing.
 """
 
 # The SQL is assembled from the stage model's ids, column names and a path, each quoted; no
@@ -27,12 +28,28 @@ import pyarrow as pa
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
 
-__all__ = ["StayRows", "connect", "event_relation", "stay_rows", "transition_counts"]
+__all__ = [
+    "DATABASE_SUFFIXES",
+    "DEFAULT_TABLE",
+    "StayRows",
+    "connect",
+    "event_relation",
+    "is_database_file",
+    "settings",
+    "stay_rows",
+    "transition_counts",
+]
 
 #: Share of the machine's memory DuckDB may use before it spills to :data:`TEMP_DIRECTORY`.
 MEMORY_SHARE = 0.5
 #: Where DuckDB spills intermediate results when a query does not fit in memory.
 TEMP_DIRECTORY = os.path.join(tempfile.gettempdir(), "pekso_duckdb")
+#: A path ending so is a DuckDB database file (anything else is read as Parquet).
+DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
+#: The table of events read from a DuckDB database file when no other is named.
+DEFAULT_TABLE = "events"
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50}
 
 
 def _memory_limit() -> str:
@@ -70,8 +87,89 @@ def connect(
     return con
 
 
+def settings(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """The settings of a connection that decide how large a log it can take.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        E.g. from :func:`connect`.
+
+    Returns
+    -------
+    dict
+        ``memory_limit`` (text, as DuckDB shows it, e.g. ``"286.1 MiB"``),
+        ``memory_limit_bytes`` (int, that figure in bytes, to within 0.05 of its unit),
+        ``temp_directory`` (str, where it spills), ``enable_progress_bar`` (bool) and
+        ``threads`` (int).
+    """
+    names = ("memory_limit", "temp_directory", "enable_progress_bar", "threads")
+    row = con.execute("SELECT " + ", ".join(f"current_setting('{n}')" for n in names)).fetchall()
+    values = dict(zip(names, row[0]))
+    number, _, unit = str(values["memory_limit"]).partition(" ")
+    try:
+        limit = int(float(number) * _UNITS[unit or "bytes"])
+    except (KeyError, ValueError):  # e.g. no limit
+        limit = -1
+    return {
+        "memory_limit": str(values["memory_limit"]),
+        "memory_limit_bytes": limit,
+        "temp_directory": str(values["temp_directory"]),
+        "enable_progress_bar": str(values["enable_progress_bar"]).lower() == "true",
+        "threads": int(values["threads"]),
+    }
+
+
 def _is_source(log: Any) -> bool:
     return isinstance(log, (str, os.PathLike, duckdb.DuckDBPyRelation))
+
+
+def is_database_file(source: Any) -> bool:
+    """Whether ``source`` names a DuckDB database file (by its suffix, see
+    :data:`DATABASE_SUFFIXES`) rather than Parquet."""
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    return os.fspath(source).lower().endswith(DATABASE_SUFFIXES)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _database_table(con: duckdb.DuckDBPyConnection, path: str, table: str) -> str:
+    """Attach the database file read-only; the SQL name of its table (or view) ``table``."""
+    if not os.path.exists(path):
+        raise EventLogError(
+            f"Berkas basis data {path} tidak ditemukan; periksa jalurnya.",
+            f"The database file {path} was not found; check the path.",
+            field="log",
+        )
+    quoted = path.replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{quoted}' AS ev_db (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise EventLogError(
+            f"Berkas {path} tidak dapat dibuka sebagai basis data DuckDB ({exc}).",
+            f"The file {path} could not be opened as a DuckDB database ({exc}).",
+            field="log",
+        ) from exc
+    schema, _, name = table.rpartition(".")
+    found = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'ev_db' "
+        "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+        "WHERE database_name = 'ev_db' AND NOT internal ORDER BY ALL"
+    ).fetchall()
+    for row_schema, row_name in found:
+        if row_name == name and (schema or "main") == row_schema:
+            return f"ev_db.{_quote(row_schema)}.{_quote(row_name)}"
+    names = ", ".join(n if s == "main" else f"{s}.{n}" for s, n in found) or "-"
+    raise EventLogError(
+        f"Basis data {path} tidak punya tabel {table!r}; tabel yang ada: {names}. "
+        f"Sebutkan tabel kejadiannya dengan table='...'.",
+        f"The database {path} has no table {table!r}; its tables: {names}. "
+        f"Name the table of events with table='...'.",
+        field="table",
+    )
 
 
 def event_relation(
@@ -81,35 +179,66 @@ def event_relation(
     *,
     tz: str,
     carried: Sequence[str] = (),
+    table: str = DEFAULT_TABLE,
 ) -> list[str]:
     """Register the view ``ev_in`` (``case_id, code, ts, __row``, carried columns) over a
-    Parquet path/glob or a DuckDB relation; return the carried columns found.
+    Parquet path/glob, a table of a DuckDB database file or a DuckDB relation; return the
+    carried columns found (``carried=["*"]``: every column other than the three needed).
 
     ``code`` is the stage's position in the model, ``ts`` nanoseconds since the epoch (UTC; naive
-    times are read in ``tz``). Unknown or missing values raise :class:`EventLogError`.
+    times are read in ``tz``). A relation (which may belong to another connection) is copied
+    into a temporary table of ``con``, within its memory limit. Unknown or missing values raise
+    :class:`EventLogError`.
     """
     if isinstance(source, duckdb.DuckDBPyRelation):
-        con.register("ev_src", source.arrow())
+        reader = getattr(source, "to_arrow_reader", None) or source.fetch_record_batch
+        con.register("ev_reader", reader())
+        con.execute("CREATE OR REPLACE TEMP TABLE ev_src AS SELECT * FROM ev_reader")
+        con.unregister("ev_reader")
         src = "ev_src"
+    elif is_database_file(source):
+        src = _database_table(con, os.fspath(source), table)
     else:
         path = os.fspath(source).replace("'", "''")
         src = f"read_parquet('{path}')"
-    described = con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+    try:
+        described = con.sql(f"DESCRIBE SELECT * FROM {src}").fetchall()
+    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+        where = os.fspath(source)
+        raise EventLogError(
+            f"Berkas kejadian {where} tidak dapat dibaca sebagai Parquet ({exc}); periksa jalur "
+            "atau pola berkasnya (mis. 'kejadian/*.parquet').",
+            f"The event files {where} could not be read as Parquet ({exc}); check the path or "
+            "pattern (e.g. 'events/*.parquet').",
+            field="log",
+        ) from exc
     types = {row[0]: str(row[1]) for row in described}
     missing = [c for c in ("case_id", "stage", "timestamp") if c not in types]
     if missing:
         raise EventLogError(
-            f"tabel kejadian tidak punya kolom {missing}; perlu case_id, stage dan timestamp",
-            f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp",
+            f"Tabel kejadian tidak punya kolom {missing}; perlu case_id, stage dan timestamp.",
+            f"The event table lacks column(s) {missing}; it needs case_id, stage and timestamp.",
+            field=missing[0],
         )
     ts_type = types["timestamp"].upper()
-    if "TIME ZONE" in ts_type:
+    if "TIME ZONE" in ts_type or ts_type.startswith("TIMESTAMPTZ"):  # an instant: kept to the ns
         ts = "epoch_ns(timestamp)"
-    else:  # naive times (or text): local time in tz
-        ts = f"epoch_ns(timezone('{tz}', CAST(timestamp AS TIMESTAMP)))"
+    else:
+        # naive times (or text) are local times in tz: their nanoseconds minus tz's UTC offset
+        # at that time (DuckDB's time zone functions work in microseconds)
+        zone = tz.replace("'", "''")
+        local = "CAST(timestamp AS TIMESTAMP_NS)"
+        micro = f"CAST({local} AS TIMESTAMP)"
+        offset_us = f"epoch_us({micro}) - epoch_us(timezone('{zone}', {micro}))"
+        ts = f"epoch_ns({local}) - 1000 * ({offset_us})"
     ids = ", ".join("'" + s.replace("'", "''") + "'" for s in model.ids)
-    extra = [c for c in carried if c in types and c not in ("case_id", "stage", "timestamp")]
-    cols = "".join(f', "{c}"' for c in extra)
+    every = "*" in carried
+    extra = [
+        c
+        for c in (list(types) if every else carried)
+        if c in types and c not in ("case_id", "stage", "timestamp")
+    ]
+    cols = "".join(f", {_quote(c)}" for c in extra)
     con.sql(
         f"""CREATE OR REPLACE TEMP VIEW ev_in AS
         SELECT CAST(case_id AS VARCHAR) AS case_id,
@@ -120,15 +249,17 @@ def event_relation(
     bad = con.execute(
         "SELECT count(*) FILTER (code IS NULL OR code < 0), count(*) FILTER (ts IS NULL), "
         "count(*) FILTER (case_id IS NULL) FROM ev_in"
-    ).fetchone()
-    if bad is not None and any(bad):
+    ).fetchall()[0]
+    if any(bad):
+        known = ", ".join(model.ids)
         raise EventLogError(
-            f"{bad[0]} kejadian punya tahap di luar model tahapan ({', '.join(model.ids)}), "
-            f"{bad[1]} tanpa waktu dan {bad[2]} tanpa nomor kasus; baca dulu berkasnya dengan "
-            "pk.load_events(...) untuk melihat baris mana dan cara memperbaikinya",
-            f"{bad[0]} event(s) have a stage outside the stage model ({', '.join(model.ids)}), "
-            f"{bad[1]} no timestamp and {bad[2]} no case id; load the files with "
-            "pk.load_events(...) first to see which rows and how to fix them",
+            f"{bad[0]} kejadian punya tahap di luar model tahap ({known}), {bad[1]} tanpa waktu "
+            f"dan {bad[2]} tanpa nomor kasus; baca berkasnya dulu dengan pk.load_events(...) "
+            "untuk melihat baris mana dan cara memperbaikinya.",
+            f"{bad[0]} event(s) have a stage outside the stage model ({known}), {bad[1]} no "
+            f"timestamp and {bad[2]} no case id; load the files with pk.load_events(...) first "
+            "to see which rows and how to fix them.",
+            field="stage" if bad[0] else ("timestamp" if bad[1] else "case_id"),
         )
     return extra
 

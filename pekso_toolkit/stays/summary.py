@@ -26,6 +26,7 @@ from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import (
     to_utc,
 )
+from pekso_toolkit.stays.logrank import one_vs_rest
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -52,6 +53,8 @@ SUMMARY_COLUMNS = (
 
 #: Durations are counted to this resolution (days) before the Kaplan–Meier fit: one minute.
 KM_RESOLUTION = 1 / 1440
+#: level of the log-rank tests behind ``bottlenecks(...)["differs"]`` (Holm-adjusted)
+LOGRANK_ALPHA = 0.05
 
 _STAY_NEEDS = ("case_id", "stage", "days", "observed")
 
@@ -431,6 +434,9 @@ def _reason(row: Mapping[str, Any]) -> str:
     if pd.notna(score) and score > 0:
         parts_id.append(f"{_num_id(100 * score)}% dari hari lewat target")
         parts_en.append(f"{_num_en(100 * score)}% of days past target")
+    if row.get("differs") is True:
+        parts_id.append("berbeda dari kelompok lain lebih dari kebetulan (uji log-rank)")
+        parts_en.append("differs from the other groups beyond chance (log-rank test)")
     return bilingual("; ".join(parts_id), "; ".join(parts_en))
 
 
@@ -483,8 +489,11 @@ def bottlenecks(
         ``median_days`` (Kaplan–Meier), ``target_days``, ``ratio_to_target``
         (median / target), ``n_waiting_now`` (open stays at ``as_of``), ``overdue_now``
         (open stays already past target), ``share_of_time`` (0–1), ``days_past_target``
-        (sum over stays, days), ``score`` (0–1) and ``reason`` (plain-language summary,
-        Bahasa Indonesia / English).
+        (sum over stays, days), ``score`` (0–1), with ``by``: ``p_holm`` (log-rank test of
+        the group's stays in that stage against every other group's, open stays censored,
+        Holm-adjusted across the groups of the stage) and ``differs`` (``p_holm < 0.05``: the
+        group is faster or slower than the rest beyond chance; NA when untestable), and
+        ``reason`` (plain-language summary, Bahasa Indonesia / English).
     """
     recorded = stays.attrs.get("as_of")
     when = to_utc(recorded_as_of(stays, as_of))
@@ -522,6 +531,18 @@ def bottlenecks(
     out["share_of_time"] = summary["share_of_time"].fillna(0.0).to_numpy()
     out["days_past_target"] = past_sum
     out["score"] = score
+    if by_cols:
+        p_holm = np.full(n_cells, np.nan)
+        for stage_pos in range(n_stage):
+            here = pos == stage_pos
+            if here.any():
+                tests = one_vs_rest(days[here], ~open_[here], group[here])
+                p_holm[np.arange(len(tests)) * n_stage + stage_pos] = tests["p_holm"]
+        out["p_holm"] = p_holm
+        out["differs"] = pd.array(
+            np.where(np.isfinite(p_holm), p_holm < LOGRANK_ALPHA, False), dtype="boolean"
+        )
+        out.loc[~np.isfinite(p_holm), "differs"] = pd.NA
     out["_group"] = np.repeat(np.arange(len(labels)), n_stage)
     out = out.sort_values(
         ["_group", "score", "share_of_time"], ascending=[True, False, False], kind="stable"
@@ -530,7 +551,14 @@ def bottlenecks(
     out["reason"] = _reasons(out)
     out = out.drop(columns="_group").reset_index(drop=True)
     out.attrs = {k: v for k, v in summary.attrs.items() if k != "publication"}
-    figures = ("median_days", "ratio_to_target", "share_of_time", "days_past_target", "score")
+    figures: tuple[str, ...] = (
+        "median_days",
+        "ratio_to_target",
+        "share_of_time",
+        "days_past_target",
+        "score",
+    )
+    figures += ("p_holm", "differs") if by_cols else ()
     out.attrs["publication"] = publication_spec(
         count_cols=["n_stays", "n_waiting_now", "overdue_now"],
         derived={c: "n_stays" for c in figures},

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.stays.conformance import FINDING_KINDS, contract_checks, forgotten_steps
-from pekso_toolkit.stays.durations import sorted_events, time_in_stage, to_utc
+from pekso_toolkit.stays.durations import case_states, time_in_stage, to_utc
 from pekso_toolkit.stays.supervision import overdue_cases
 from pekso_toolkit.store.casestore import CaseStore
 from pekso_toolkit.store.checks import BOUNDARY_KINDS, recorded_histories
@@ -47,17 +47,11 @@ _COLUMNS = [
 ]
 
 
-def _open_cases(log: Any, as_of_ns: int) -> pd.Series:
-    """Current stage at ``as_of`` of every case that is not closed then (index case_id)."""
-    frame = log.events
-    ev = sorted_events(frame, as_of_ns, log.model)
-    if not ev.n:
-        return pd.Series(dtype="string")
-    last = np.r_[ev.case_code[1:] != ev.case_code[:-1], True]
-    rows = np.flatnonzero(last) if ev.rows is None else ev.rows[last]
-    ids = np.asarray(log.model.ids)
-    stage = pd.Series(ids[ev.stage[last]], index=frame["case_id"].take(rows).astype(str).to_numpy())
-    return stage[stage != log.model.closed_id].astype("string")
+def _open_cases(log: Any, as_of: pd.Timestamp) -> pd.Series:
+    """Current stage or state at ``as_of`` of every case not closed then (index case_id)."""
+    states = case_states(log, as_of=as_of)
+    states = states[states["stage"] != log.model.closed_id]
+    return pd.Series(states["stage"].to_numpy(), index=states["case_id"].to_numpy(), dtype="string")
 
 
 def _days(later: pd.Timestamp, earlier: pd.Series) -> pd.Series:
@@ -69,7 +63,7 @@ def worklist(
     *,
     as_of: Any = None,
     targets: Mapping[str, float] | None = None,
-    days: Literal["calendar", "working"] = "calendar",
+    days: Literal["calendar", "working"] | None = None,
 ) -> pd.DataFrame:
     """What each open case needs now, most urgent first. **Internal only**.
 
@@ -90,8 +84,10 @@ def worklist(
         The moment of the worklist (default: the store's clock, i.e. now).
     targets : mapping, optional
         Stage id -> target days (default: the stage model's targets).
-    days : {"calendar", "working"}
-        Unit of the stays for the targets (as in :func:`pekso_toolkit.time_in_stage`).
+    days : {"calendar", "working"}, optional
+        Unit of the stays for the targets (as in :func:`pekso_toolkit.time_in_stage`); default:
+        the unit of the stage model's targets (``store.model.target_unit``), as on
+        :class:`pekso_toolkit.widgets.CaseBoard`.
 
     Returns
     -------
@@ -108,11 +104,12 @@ def worklist(
     moment: datetime = store._now() if as_of is None else to_utc(as_of).to_pydatetime()
     now = pd.Timestamp(moment).tz_convert("UTC")
     log = store.stage_events()
-    open_stage = _open_cases(log, int(now.value))
+    open_stage = _open_cases(log, now)
     cases = store.cases().set_index("case_id")
     parts: list[pd.DataFrame] = []
 
-    stays = time_in_stage(log, as_of=now, days=days)
+    unit = days or ("working" if store.model.target_unit == "working" else "calendar")
+    stays = time_in_stage(log, as_of=now, days=unit)
     late = overdue_cases(stays, as_of=now, targets=targets, model=store.model)
     late = late[late["case_id"].isin(open_stage.index)]
     labels = {s.id: (s.label_id, s.label_en) for s in store.model.stages}

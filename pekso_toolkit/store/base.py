@@ -19,7 +19,7 @@ from typing import Any, Self, TypeAlias
 import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
-from pekso_toolkit.core.errors import StoreError
+from pekso_toolkit.core.errors import PracticeRuleError, StoreError
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.store.fold import fold
 from pekso_toolkit.store.frames import EVENT_COLUMNS
@@ -33,6 +33,8 @@ from pekso_toolkit.store.schema import (
     now_utc,
     parse_when,
     read_meta,
+    read_only_error,
+    read_only_reason,
     retry_busy,
     to_iso,
 )
@@ -56,6 +58,11 @@ _TEMP_DDL = (
 When: TypeAlias = datetime | pd.Timestamp | str | None
 
 
+#: checklist items that a recording ticks by itself, so the worker never enters them twice:
+#: signing the service contract is the step "kontrak layanan ditandatangani"
+DERIVED_TICKS: dict[str, str] = {"contract_signed": "kontrak_layanan"}
+
+
 class StoreBase:
     """Connection, transactions and checks shared by the recording and reading API."""
 
@@ -68,6 +75,7 @@ class StoreBase:
         clock: Callable[[], datetime] | None = None,
         tz: str = DEFAULT_TZ,
         lock_timeout: float = 10.0,
+        read_only: bool = False,
     ) -> None:
         self.path = path if str(path) == ":memory:" else Path(path)
         self.model = model or StageModel.default()
@@ -75,10 +83,16 @@ class StoreBase:
         self.tz = tz
         self.lock_timeout = float(lock_timeout)
         self._clock = clock or now_utc
-        self._conn = connect(path, timeout=self.lock_timeout)
+        #: why recording is refused: "asked", "file" or "folder" (see read_only_reason); None
+        self.read_only_reason = read_only_reason(path, asked=bool(read_only))
+        self._conn = connect(
+            path, timeout=self.lock_timeout, read_only=self.read_only_reason is not None
+        )
         # one connection, shared by the threads that use this store (Jupyter runs widget
         # callbacks on its own thread): every statement and transaction holds this lock
         self._lock = threading.RLock()
+        # set while CaseStore.check() runs a recording call as a dry run (per thread)
+        self._dry = threading.local()
         self.role = read_meta(self._conn).get("role", "store")
         # rows whose times are not stored times of the plausible window (written by hand or by
         # an older toolkit) and cases voided as opened by mistake: found once per new event id,
@@ -87,11 +101,22 @@ class StoreBase:
         for stmt in _TEMP_DDL:
             self._conn.execute(stmt)
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened read-only (asked, or the file or folder not writable)."""
+        return self.read_only_reason is not None
+
     # ------------------------------------------------------------------------- plumbing
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+            self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called (widgets on a closed store stop re-reading it)."""
+        return getattr(self, "_closed", False)
 
     def __enter__(self) -> Self:
         return self
@@ -175,14 +200,23 @@ class StoreBase:
             stacklevel=3,
         )
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``), retried while the file is locked."""
+    def _writable_error(self) -> StoreError | None:
+        """Why this store takes no recordings (an export, or opened read-only), else None."""
         if self.role == "export":
-            raise StoreError(
+            return StoreError(
                 "Ini salinan ekspor untuk analisis dan hanya bisa dibaca; catat di basis data asli",
                 "This is an analysis export and is read-only; record in the original store",
             )
+        if self.read_only_reason is not None:
+            return read_only_error(self.path, self.read_only_reason)
+        return None
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``), retried while the file is locked."""
+        refused = self._writable_error()
+        if refused is not None:
+            raise refused
         conn = self._conn
         with self._lock:
             retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=self.lock_timeout)
@@ -261,22 +295,38 @@ class StoreBase:
         return fold(self._events_of(conn, case_id), self.model)
 
     @staticmethod
-    def _open(state: CaseState) -> None:
-        if state.closed:
-            raise rule(
-                "case_closed",
-                f"Kasus {state.case_id} ditutup pada {to_iso(state.closures[-1].at)}.",
-                f"Case {state.case_id} was closed at {to_iso(state.closures[-1].at)}.",
-            )
+    def _closed_error(state: CaseState) -> PracticeRuleError | None:
+        """The ``case_closed`` rule when the case is closed, else None."""
+        if not state.closed:
+            return None
+        return rule(
+            "case_closed",
+            f"Kasus {state.case_id} ditutup pada {to_iso(state.closures[-1].at)}.",
+            f"Case {state.case_id} was closed at {to_iso(state.closures[-1].at)}.",
+        )
+
+    @classmethod
+    def _open(cls, state: CaseState) -> None:
+        found = cls._closed_error(state)
+        if found is not None:
+            raise found
 
     @staticmethod
-    def _not_before(moment: datetime, since: datetime | None, what: str) -> None:
-        if since is not None and moment < since:
-            raise RecordError(
-                f"at: {to_iso(moment)} lebih awal dari {what} ({to_iso(since)})",
-                f"at: {to_iso(moment)} is earlier than {what} ({to_iso(since)})",
-                field="at",
-            )
+    def _before_error(moment: datetime, since: datetime | None, what: str) -> RecordError | None:
+        """The error of a time earlier than ``since`` (``what`` names it), else None."""
+        if since is None or moment >= since:
+            return None
+        return RecordError(
+            f"at: {to_iso(moment)} lebih awal dari {what} ({to_iso(since)})",
+            f"at: {to_iso(moment)} is earlier than {what} ({to_iso(since)})",
+            field="at",
+        )
+
+    @classmethod
+    def _not_before(cls, moment: datetime, since: datetime | None, what: str) -> None:
+        found = cls._before_error(moment, since, what)
+        if found is not None:
+            raise found
 
     def _insert(
         self,
@@ -310,17 +360,51 @@ class StoreBase:
         stage: str | None = None,
         allow_closed: bool = False,
     ) -> tuple[int, dict[str, Any]]:
-        """Check and write one event: ``build(state, at)`` validates and returns the payload."""
+        """Check and write one event: ``build(state, at)`` validates and returns the payload.
+
+        During a dry run (:meth:`CaseStore.check`) the same checks run on a read snapshot and
+        nothing is written (the event id returned is 0).
+        """
         who = self._by(by)
+        if getattr(self._dry, "on", False):
+            with self._read() as conn:
+                return 0, self._checked(conn, case_id, build, at=at, allow_closed=allow_closed)[2]
         with self._write() as conn:
-            now = self._now()
-            moment = self._when(at, now)
-            state = self._state(conn, case_id)
-            if not allow_closed:
-                self._open(state)
-            self._not_before(moment, state.opened_at, "waktu kasus dibuka / the case's opening")
-            payload = build(state, moment)
+            now, moment, payload = self._checked(
+                conn, case_id, build, at=at, allow_closed=allow_closed
+            )
             eid = self._insert(
                 conn, case_id, kind, payload, at=moment, now=now, by=who, stage=stage
             )
+            item = DERIVED_TICKS.get(kind)
+            if item is not None and self.model.has_item(item):
+                if item not in self._state(conn, case_id).ticked:  # in the same transaction
+                    self._insert(
+                        conn,
+                        case_id,
+                        "item_ticked",
+                        {"item": item, "derived_from": eid},
+                        at=moment,
+                        now=now,
+                        by=who,
+                        stage=None,
+                    )
         return eid, payload
+
+    def _checked(
+        self,
+        conn: sqlite3.Connection,
+        case_id: str,
+        build: Callable[[CaseState, datetime], dict[str, Any]],
+        *,
+        at: When,
+        allow_closed: bool,
+    ) -> tuple[datetime, datetime, dict[str, Any]]:
+        """The checks of every recording: ``(now, at, payload)`` or the error that refuses it."""
+        now = self._now()
+        moment = self._when(at, now)
+        state = self._state(conn, case_id)
+        if not allow_closed:
+            self._open(state)
+        self._not_before(moment, state.opened_at, "waktu kasus dibuka / the case's opening")
+        return now, moment, build(state, moment)

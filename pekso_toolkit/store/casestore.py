@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import sqlite3
-from itertools import repeat
+import warnings
+from itertools import compress, repeat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +34,7 @@ import pandas as pd
 from pekso_toolkit.core.errors import StoreError
 from pekso_toolkit.core.i18n import bilingual
 from pekso_toolkit.events.eventlog import EventLog
+from pekso_toolkit.store.fold import fold
 from pekso_toolkit.store.frames import (
     EVENT_COLUMNS,
     case_frame,
@@ -42,7 +45,9 @@ from pekso_toolkit.store.frames import (
     recorded_attrs,
     stage_frame,
 )
+from pekso_toolkit.store.imports import ImportReport, Refusal
 from pekso_toolkit.store.record import RecordingMixin
+from pekso_toolkit.store.records import Event
 from pekso_toolkit.store.schema import (
     EXPORT_DDL,
     RecordError,
@@ -58,6 +63,12 @@ from pekso_toolkit.store.text import describe
 __all__ = ["CaseStore", "RecordError"]
 
 _TEXT_KEYS = ("story", "text", "reason", "capacity_note", "termination_contract")
+
+
+def _import_log(case_list: list[str], stage_list: list[str], stamps: pd.Series) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"case_id": case_list, "stage": stage_list, "timestamp": stamps.reset_index(drop=True)}
+    )
 
 
 def _export_refused(path: Path, store: Path) -> StoreError:
@@ -95,6 +106,26 @@ def _is_case_store(path: Path) -> bool:
         conn.close()
 
 
+def _import_events_of(log: Any, on_existing: str) -> pd.DataFrame:
+    """The events of an EventLog to import; refuses anything else and a bad ``on_existing``."""
+    events = getattr(log, "events", None)
+    if not isinstance(events, pd.DataFrame) or not {"case_id", "stage", "timestamp"} <= set(
+        events.columns
+    ):
+        raise RecordError(
+            "log: harus berupa EventLog; baca ekspor dengan pk.load_events(...)",
+            "log: must be an EventLog; read the export with pk.load_events(...)",
+            field="log",
+        )
+    if on_existing not in ("error", "append"):
+        raise RecordError(
+            "on_existing: pakai 'error' atau 'append'",
+            "on_existing: use 'error' or 'append'",
+            field="on_existing",
+        )
+    return events
+
+
 class CaseStore(RecordingMixin):
     """Casework records in a SQLite file, as append-only events.
 
@@ -114,6 +145,13 @@ class CaseStore(RecordingMixin):
         Time zone of times given without one (default ``Asia/Jakarta``).
     lock_timeout : float
         Seconds to wait for another writer before giving up with :class:`StoreError`.
+    read_only : bool
+        Open for reading only (SQLite ``file:...?mode=ro``): the analysis tables work, every
+        recording raises :class:`StoreError` ("store opened read-only"). A file that is not
+        writable, or that lies in a folder that is not writable, is opened read-only by itself.
+        Writability is read from the permission bits (a file without any write bit is read-only
+        for everyone, root included) and ``os.access`` with the effective ids;
+        :attr:`read_only_reason` says which applied.
 
     Notes
     -----
@@ -121,6 +159,10 @@ class CaseStore(RecordingMixin):
     contract id, step id, or the event id). ``at`` (when it happened) defaults to now and may not
     lie in the future; ``by`` defaults to ``worker``. Input errors raise :class:`RecordError`,
     practice rules :class:`pekso_toolkit.PracticeRuleError`; in both cases nothing is written.
+
+    Every file is checked with SQLite's ``PRAGMA quick_check`` when opened (through a read-only
+    connection): a damaged file is refused with :class:`StoreError` naming it and how to restore
+    it, and is not written to.
 
     Examples
     --------
@@ -142,7 +184,7 @@ class CaseStore(RecordingMixin):
         *,
         on_existing: Literal["error", "append"] = "error",
         by: str | None = None,
-    ) -> int:
+    ) -> ImportReport:
         """Load an agency's event log (stage entries) in one transaction.
 
         Parameters
@@ -154,33 +196,30 @@ class CaseStore(RecordingMixin):
             to the microsecond.
         on_existing : {"error", "append"}
             What to do when a case id of the log is already in the store: refuse the whole import
-            (default) or add the events to that case.
+            (default) or add the events to that case. Events for a case that was *recorded* in
+            the store go through the practice rules of :meth:`enter_stage`, row by row in log
+            order: rows dated before the case's opening or its current stage's entry, rows for a
+            closed case, a closing (needs a termination contract: :meth:`close_case`), a
+            reopening (needs a reason: :meth:`reopen`) and a move into the stage the case is in
+            are refused, with a warning; the rows that pass are written. An import never changes
+            a recorded case's office or worker (the row's values stay in its payload).
         by : str, optional
             Who imports (default: the store's ``worker``).
 
         Returns
         -------
-        int
-            The number of events written (all or none are written).
+        ImportReport
+            The number of events written (an ``int``), with :attr:`ImportReport.rows` (every row
+            of the log: ``row, case_id, stage, timestamp, status, rule, reason_id, reason_en``)
+            and :attr:`ImportReport.errors` (one :class:`RecordError` per case with refused rows,
+            naming the case, the rows and the rules). Nothing already stored is changed; the
+            rows that pass are written in one transaction (invalid input refuses the whole log).
         """
-        events = getattr(log, "events", None)
-        if not isinstance(events, pd.DataFrame) or not {"case_id", "stage", "timestamp"} <= set(
-            events.columns
-        ):
-            raise RecordError(
-                "log: harus berupa EventLog; baca ekspor dengan pk.load_events(...)",
-                "log: must be an EventLog; read the export with pk.load_events(...)",
-                field="log",
-            )
-        if on_existing not in ("error", "append"):
-            raise RecordError(
-                "on_existing: pakai 'error' atau 'append'",
-                "on_existing: use 'error' or 'append'",
-                field="on_existing",
-            )
+        events = _import_events_of(log, on_existing)
         who = self._by(by)
         if not len(events):
-            return 0
+            empty = pd.Series([], dtype="datetime64[ns, UTC]")
+            return ImportReport(0, log=_import_log([], [], empty))
         stage_codes, stage_names = pd.factorize(events["stage"].astype(object))
         stage_names = list(stage_names)
         unknown = sorted(str(x) for x in set(stage_names) - set(self.model.ids))
@@ -244,17 +283,89 @@ class CaseStore(RecordingMixin):
                     f"in the store (e.g. {clash[:5]}); pass on_existing='append' to add to them",
                     field="log",
                 )
+            recorded = {
+                r[0] for r in conn.execute("SELECT case_id FROM cases WHERE source = 'recorded'")
+            }
+            refusals = self._refuse_into_recorded(
+                conn, [c for c in clash if c in recorded], case_list, stage_list, stamps, payloads
+            )
+            keep = np.ones(len(case_list), dtype=bool)
+            keep[[r.pos for r in refusals]] = False
             stamp = to_iso(now)
             conn.executemany(
                 "INSERT INTO cases (case_id, created_at, source) VALUES (?, ?, 'imported')",
                 [(c, stamp) for c in unique if c not in existing],
             )
+            values = zip(case_list, at_text, repeat(stamp), repeat(who), payloads, stage_list)
             conn.executemany(
                 "INSERT INTO events (case_id, kind, at, recorded_at, recorded_by, payload, stage) "
                 "VALUES (?, 'stage_imported', ?, ?, ?, ?, ?)",
-                zip(case_list, at_text, repeat(stamp), repeat(who), payloads, stage_list),
+                compress(values, keep) if refusals else values,
             )
-        return len(case_list)
+        report = ImportReport(
+            int(keep.sum()),
+            log=_import_log(case_list, stage_list, stamps),
+            refusals=tuple(refusals),
+        )
+        if refusals:
+            shown = " | ".join(e.message_en for e in report.errors[:3])
+            warnings.warn(
+                f"{len(refusals)} baris impor ditolak oleh aturan praktik (lihat laporan .rows / "
+                f".errors) / {len(refusals)} imported row(s) refused by the practice rules (see "
+                f"the report's .rows / .errors): {shown}",
+                UserWarning,
+                stacklevel=2,
+            )
+        return report
+
+    def _refuse_into_recorded(
+        self,
+        conn: sqlite3.Connection,
+        cases: list[str],
+        case_list: list[str],
+        stage_list: list[str],
+        stamps: pd.Series,
+        payloads: list[str],
+    ) -> list[Refusal]:
+        """Check the rows of recorded cases with the rules of :meth:`enter_stage`, row by row in
+        log order (each accepted row moves the case on); return the refused rows."""
+        if not cases:
+            return []
+        wanted = set(cases)
+        positions: dict[str, list[int]] = {}
+        for pos, case_id in enumerate(case_list):
+            if case_id in wanted:
+                positions.setdefault(case_id, []).append(pos)
+        refusals: list[Refusal] = []
+        now = self._now()
+        for case_id, rows in positions.items():
+            try:
+                events = self._events_of(conn, case_id)
+            except RecordError as exc:  # voided, or stored with implausible times
+                refusals.extend(Refusal(pos, "case_not_open", exc) for pos in rows)
+                continue
+            state = fold(events, self.model)
+            for pos in rows:
+                moment = stamps.iloc[pos].to_pydatetime(warn=False)
+                found = self._stage_entry_problem(state, stage_list[pos], moment)
+                if found is not None:
+                    refusals.append(Refusal(pos, found[0], found[1]))
+                    continue
+                events.append(
+                    Event(
+                        10**15 + pos,  # after every stored event, in log order
+                        case_id,
+                        "stage_imported",
+                        moment,
+                        now,
+                        "",
+                        json.loads(payloads[pos]),
+                        stage_list[pos],
+                    )
+                )
+                state = fold(events, self.model)
+        refusals.sort(key=lambda r: r.pos)
+        return refusals
 
     # ------------------------------------------------------------------------- reading
     def case(self, case_id: str, *, with_client: bool = False) -> CaseState:
@@ -269,7 +380,7 @@ class CaseStore(RecordingMixin):
                     "SELECT client_ref FROM clients WHERE case_id = ?", (case_id,)
                 ).fetchone()
                 state = dataclasses.replace(state, client_ref=row[0] if row else None)
-        return state
+        return dataclasses.replace(state, tz=self.tz)  # shown in the store's time zone
 
     def case_ids(self) -> list[str]:
         """All case ids, sorted (cases voided with :meth:`void_case` left out)."""

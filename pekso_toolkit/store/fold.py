@@ -141,7 +141,8 @@ class _Builder:
             self.attrs["opened_at"] = ev.at
             self.enter(ev, ev.stage or p.get("stage") or self.first)
         elif kind == "stage_imported":
-            for key in ("office", "worker"):
+            # an import never changes what was recorded at the opening (office, worker)
+            for key in ("office", "worker") if self.source != "recorded" else ():
                 if p.get(key) is not None:
                     self.attrs[key] = str(p[key])
             if p.get("category") is not None:
@@ -215,39 +216,12 @@ class _Builder:
                 }
             )
         elif kind == "contract_amended":
-            if not self.contracts:
-                return
-            contract = self.contracts[-1]
-            cur: ContractVersion = contract["versions"][-1]
-            add = tuple(p.get("add", ()))
-            drop = tuple(p.get("drop", ()))
-            in_scope = tuple(x for x in cur.in_scope if x not in drop) + tuple(
-                x for x in add if x not in cur.in_scope
-            )
-            out = tuple(x for x in cur.out_of_scope if x not in add) + tuple(
-                x for x in drop if x not in cur.out_of_scope
-            )
-            contract["versions"].append(
-                ContractVersion(
-                    cur.version + 1,
-                    in_scope,
-                    out,
-                    ev.at,
-                    ev.recorded_by,
-                    ev.event_id,
-                    reason=p.get("reason"),
-                    client_agreed=p.get("client_agreed"),
-                    added=add,
-                    dropped=drop,
-                )
-            )
-            for pid in set(add) | set(drop):
-                if pid in self.problems:
-                    self.problems[pid]["n_amendments"] += 1
+            self._amend(ev)
         elif kind == "item_ticked":
             item = p["item"]
             stage = self.model.item(item)[0].id if self.model.has_item(item) else ""
-            self.ticks[item] = Tick(item, stage, ev.at, ev.recorded_by, ev.event_id)
+            derived = p.get("derived_from") is not None
+            self.ticks[item] = Tick(item, stage, ev.at, ev.recorded_by, ev.event_id, derived)
         elif kind == "item_unticked":
             self.ticks.pop(p["item"], None)
         elif kind == "plan_step_added":
@@ -266,6 +240,39 @@ class _Builder:
                 step["completed_at"] = ev.at
                 step["completed_by"] = ev.recorded_by
         # event_corrected is handled by fold(); unknown kinds (newer toolkits) are ignored
+
+    def _amend(self, ev: Event) -> None:
+        """A contract amendment: a new version of the contract in force."""
+        p = ev.payload
+        if not self.contracts:
+            return
+        contract = self.contracts[-1]
+        cur: ContractVersion = contract["versions"][-1]
+        add = tuple(p.get("add", ()))
+        drop = tuple(p.get("drop", ()))
+        in_scope = tuple(x for x in cur.in_scope if x not in drop) + tuple(
+            x for x in add if x not in cur.in_scope
+        )
+        out = tuple(x for x in cur.out_of_scope if x not in add) + tuple(
+            x for x in drop if x not in cur.out_of_scope
+        )
+        contract["versions"].append(
+            ContractVersion(
+                cur.version + 1,
+                in_scope,
+                out,
+                ev.at,
+                ev.recorded_by,
+                ev.event_id,
+                reason=p.get("reason"),
+                client_agreed=p.get("client_agreed"),
+                added=add,
+                dropped=drop,
+            )
+        )
+        for pid in set(add) | set(drop):
+            if pid in self.problems:
+                self.problems[pid]["n_amendments"] += 1
 
     def freeze(self, n_events: int, last_event_id: int, voided: tuple[int, ...]) -> CaseState:
         contracts = tuple(

@@ -224,12 +224,14 @@ def case_frame(
     ids = pd.Index(pd.array([r[0] for r in base], dtype="string"), name="case_id")
     out = pd.DataFrame({"source": _string([r[1] for r in base]).to_numpy()}, index=ids)
     opened = recorded_attrs(conn)
-    # office / worker: the latest value given at opening or carried by an import
+    # office / worker: given at opening (recorded cases; an import never changes them), else the
+    # latest value carried by an import
     imported = stages[stages["imported"]]
+    unrecorded = imported[~imported["case_id"].isin(opened.index)]
     who = pd.concat(
         [
             opened[["event_id", "office", "worker"]].reset_index(),
-            imported[["case_id", "event_id", "office", "worker"]],
+            unrecorded[["case_id", "event_id", "office", "worker"]],
         ],
         ignore_index=True,
     ).sort_values("event_id", kind="stable")

@@ -5,21 +5,24 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from pekso_toolkit.core.errors import StoreError
+from pekso_toolkit.core.errors import PeksoError, StoreError
 from pekso_toolkit.store.base import StoreBase, When
 from pekso_toolkit.store.fold import fold
 from pekso_toolkit.store.records import Event
 from pekso_toolkit.store.rules import (
+    Problem,
     check_due,
     check_ids,
     check_level,
     check_name,
     check_text,
+    refuse_all,
     rule,
 )
 from pekso_toolkit.store.schema import RecordError, to_iso
@@ -27,9 +30,88 @@ from pekso_toolkit.store.state import CaseState
 
 __all__ = ["RecordingMixin"]
 
+#: Actions of :meth:`RecordingMixin.check` -> the recording call they dry-run.
+_CHECKABLE: dict[str, str] = {
+    "add_problem": "add_problem",
+    "sign_contract": "sign_contract",
+    "amend_contract": "amend_contract",
+    "follow_up": "follow_up",
+    "refer": "refer",
+    "tick": "tick",
+    "untick": "untick",
+    "move_stage": "enter_stage",
+    "enter_stage": "enter_stage",
+    "add_plan_step": "add_plan_step",
+    "complete_step": "complete_step",
+    "close_case": "close_case",
+    "reopen": "reopen",
+}
+
 
 class RecordingMixin(StoreBase):
     """The recording calls of :class:`pekso_toolkit.store.CaseStore`."""
+
+    def check(self, action: str, case_id: str, **kwargs: Any) -> list[Problem]:
+        """Dry run: what would refuse a recording, without writing anything.
+
+        Runs the recording call named by ``action`` with the same arguments through the same
+        input checks and practice rules, on a read snapshot, and lists every problem found
+        instead of raising the first: independent gaps (e.g. an amendment without the client's
+        agreement *and* without a reason) are all listed. An empty list means the recording
+        would be accepted now (another writer may still change the case meanwhile).
+
+        Parameters
+        ----------
+        action : str
+            ``"add_problem"``, ``"sign_contract"``, ``"amend_contract"``, ``"follow_up"``,
+            ``"refer"``, ``"tick"``, ``"untick"``, ``"move_stage"`` (or ``"enter_stage"``),
+            ``"add_plan_step"``, ``"complete_step"``, ``"close_case"`` or ``"reopen"``.
+        case_id : str
+            The case.
+        **kwargs
+            The arguments of that recording call, by name (e.g. ``stage="asesmen"``,
+            ``client_agreed=True, reason="..."``; ``at=`` and ``by=`` too).
+
+        Returns
+        -------
+        list of Problem
+            Frozen :class:`pekso_toolkit.store.rules.Problem` records: ``rule`` (the practice
+            rule, ``"read_only"``, or None for an input error), ``field``, ``message_id``,
+            ``message_en`` and the ``error`` the recording would raise.
+
+        Raises
+        ------
+        RecordError
+            When ``action`` is not one of the above or the arguments do not fit its call.
+        """
+        name = _CHECKABLE.get(action) if isinstance(action, str) else None
+        if name is None:
+            choices = ", ".join(_CHECKABLE)
+            raise RecordError(
+                f"action: {action!r} tidak dikenal; pilih salah satu: {choices}",
+                f"action: {action!r} is unknown; choose one of: {choices}",
+                field="action",
+            )
+        method = getattr(self, name)
+        signature = inspect.signature(method)
+        try:
+            signature.bind(case_id, **kwargs)
+        except TypeError as exc:
+            accepted = ", ".join(p for p in signature.parameters if p != "case_id")
+            raise RecordError(
+                f"{action}: argumen tidak cocok ({exc}); yang diterima: {accepted}",
+                f"{action}: the arguments do not fit ({exc}); accepted: {accepted}",
+            ) from None
+        refused = self._writable_error()
+        problems = [] if refused is None else Problem.of(refused)
+        self._dry.on = True
+        try:
+            method(case_id, **kwargs)
+        except PeksoError as exc:
+            problems.extend(Problem.of(exc))
+        finally:
+            self._dry.on = False
+        return problems
 
     def open_case(
         self,
@@ -197,8 +279,12 @@ class RecordingMixin(StoreBase):
         known = [p.problem_id for p in state.problems]
         inside = check_ids(in_scope, "in_scope", known)
         outside = check_ids(out_of_scope, "out_of_scope", known)
+        gaps: list[PeksoError] = []
         if not inside:
-            raise rule("contract_without_scope")
+            gaps.append(rule("contract_without_scope"))
+        if not isinstance(capacity_note, str) or not capacity_note.strip():
+            gaps.append(rule("contract_without_capacity"))
+        refuse_all(gaps)
         both = sorted(set(inside) & set(outside))
         if both:
             raise RecordError(
@@ -206,8 +292,6 @@ class RecordingMixin(StoreBase):
                 f"in_scope/out_of_scope: problem(s) {both} are in both; choose one",
                 field="in_scope/out_of_scope",
             )
-        if not isinstance(capacity_note, str) or not capacity_note.strip():
-            raise rule("contract_without_capacity")
         n = self._count(state.case_id, "contract_signed") + self._count(
             state.case_id, "contract_followed_up"
         )
@@ -259,10 +343,12 @@ class RecordingMixin(StoreBase):
         """Amend the contract in force: ``add`` problems to its scope, ``drop`` problems from it
         (they become out of scope). Needs ``client_agreed=True`` and a ``reason``. Every version
         is kept. Returns the new version number."""
+        gaps: list[PeksoError] = []
         if client_agreed is not True:
-            raise rule("amendment_without_agreement")
+            gaps.append(rule("amendment_without_agreement"))
         if not isinstance(reason, str) or not reason.strip():
-            raise rule("amendment_without_reason")
+            gaps.append(rule("amendment_without_reason"))
+        refuse_all(gaps)
         reason = str(check_text(reason, "reason"))
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
@@ -374,8 +460,17 @@ class RecordingMixin(StoreBase):
         return item_id
 
     def tick(self, case_id: str, item_id: str, *, at: When = None, by: str | None = None) -> int:
-        """Tick a checklist item of the stage model. Returns the event id."""
+        """Tick a checklist item of the stage model. Returns the event id.
+
+        An item the store already ticked by itself (``kontrak_layanan`` when the contract was
+        signed) is not ticked twice: the id of that tick is returned.
+        """
         item = self._item(item_id)
+        with self._read() as conn:
+            state = self._state(conn, case_id)
+        derived = next((t for t in state.ticks if t.item_id == item and t.derived), None)
+        if derived is not None:
+            return derived.event_id
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
             done = next((t for t in state.ticks if t.item_id == item), None)
@@ -424,18 +519,59 @@ class RecordingMixin(StoreBase):
             )
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
-            if state.stage == stage:
-                raise RecordError(
-                    f"stage: kasus sudah di tahap {stage}",
-                    f"stage: the case is already in {stage}",
-                    field="stage",
-                )
-            self._not_before(
-                moment, state.stage_entered_at, "masuk tahap sekarang / the current stage's entry"
-            )
+            found = self._stage_entry_problem(state, stage, moment)
+            if found is not None:
+                raise found[1]
             return {}
 
         return self._record(case_id, "stage_entered", build, at=at, by=by, stage=stage)[0]
+
+    def _stage_entry_problem(
+        self, state: CaseState, stage: str, moment: datetime
+    ) -> tuple[str, PeksoError] | None:
+        """What refuses moving a recorded case into ``stage`` at ``moment``: ``(rule, error)``
+        or None when allowed.
+
+        The rules of :meth:`enter_stage`, shared with imports into recorded cases: a closed case
+        takes nothing (``case_closed``); nothing before the opening (``before_opening``) or the
+        current stage's entry (``before_stage_entry``); not the stage the case is in
+        (``same_stage``); closing needs a termination contract
+        (``closing_without_termination_contract``) and reopening a reason
+        (``reopen_without_reason``), so neither is a plain stage change.
+        """
+        closed = self._closed_error(state)
+        if closed is not None:
+            return "case_closed", closed
+        opening = "waktu kasus dibuka / the case's opening"
+        early = self._before_error(moment, state.opened_at, opening)
+        if early is not None:
+            return "before_opening", early
+        if stage == self.model.closed_id:
+            return "closing_without_termination_contract", rule(
+                "closing_without_termination_contract",
+                "Penutupan tanpa kontrak pengakhiran tidak bisa dicatat sebagai perpindahan tahap.",
+                "A closing without a termination contract cannot be recorded as a stage change.",
+            )
+        if stage == self.model.reopened_id:
+            return "reopen_without_reason", RecordError(
+                f"stage: membuka kembali kasus {state.case_id} perlu alasan; pakai "
+                "store.reopen(case_id, reason=...)",
+                f"stage: reopening case {state.case_id} "
+                "needs a reason; use store.reopen(case_id, reason=...)",
+                field="stage",
+            )
+        if state.stage == stage:
+            return "same_stage", RecordError(
+                f"stage: kasus sudah di tahap {stage}",
+                f"stage: the case is already in {stage}",
+                field="stage",
+            )
+        early = self._before_error(
+            moment, state.stage_entered_at, "masuk tahap sekarang / the current stage's entry"
+        )
+        if early is not None:
+            return "before_stage_entry", early
+        return None
 
     def add_plan_step(
         self, case_id: str, text: str, *, due: Any, at: When = None, by: str | None = None

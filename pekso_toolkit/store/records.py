@@ -157,6 +157,9 @@ class Tick:
     ticked_at: datetime
     ticked_by: str
     event_id: int
+    #: ticked by the store itself when the step was recorded another way (a signed contract
+    #: ticks ``kontrak_layanan``); see ``DERIVED_TICKS`` in ``store/base.py``
+    derived: bool = False
 
 
 @dataclass(frozen=True)

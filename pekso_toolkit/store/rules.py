@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
 from pekso_toolkit.core.config import RISK_ALIASES
-from pekso_toolkit.core.errors import PracticeRuleError
+from pekso_toolkit.core.errors import PeksoError, PracticeRuleError, StoreError
 from pekso_toolkit.store.schema import RecordError
 
-__all__ = ["MAX_NAME", "MAX_TEXT", "check_ids", "check_level", "check_name", "check_text", "rule"]
+__all__ = [
+    "MAX_NAME",
+    "MAX_TEXT",
+    "Problem",
+    "check_ids",
+    "check_level",
+    "check_name",
+    "check_text",
+    "refuse_all",
+    "rule",
+]
 
 #: Longest accepted free text (story, problem text, reasons, notes), in characters.
 MAX_TEXT = 2_000_000
@@ -237,3 +249,73 @@ def rule(name: str, detail_id: str = "", detail_en: str = "") -> PracticeRuleErr
     if detail_en:
         message_en = f"{detail_en} {message_en}"
     return PracticeRuleError(message_id, message_en, rule=name)
+
+
+def refuse_all(errors: list[PeksoError]) -> None:
+    """Raise the first of several independent refusals (nothing when the list is empty).
+
+    The others ride along on the raised error (attribute ``also``), so that
+    :meth:`CaseStore.check` lists every gap while recording still raises the first one.
+    """
+    if errors:
+        first = errors[0]
+        first.also = tuple(errors[1:])  # type: ignore[attr-defined]
+        raise first
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a recording would be refused, found by :meth:`CaseStore.check` (dry run).
+
+    Attributes
+    ----------
+    rule : str or None
+        The practice rule (as :attr:`PracticeRuleError.rule`, e.g. ``"contract_without_scope"``),
+        ``"read_only"`` when the store takes no recordings, None for an input error.
+    field : str or None
+        The argument concerned (e.g. ``"reason"``), when one is.
+    message_id, message_en : str
+        What is wrong and what to do, in Bahasa Indonesia and in English.
+    error : PeksoError
+        The error the recording call would raise (for widgets that show errors).
+    """
+
+    rule: str | None
+    field: str | None
+    message_id: str
+    message_en: str
+    error: PeksoError = dc_field(compare=False, repr=False)
+
+    @classmethod
+    def of(cls, error: PeksoError) -> list[Problem]:
+        """The problems of an error (and of the refusals riding along with it)."""
+        out = []
+        for exc in (error, *getattr(error, "also", ())):
+            name = exc.rule if isinstance(exc, PracticeRuleError) else None
+            if name is None and isinstance(exc, StoreError) and "read-only" in exc.message_en:
+                name = "read_only"
+            where = exc.field or _RULE_FIELDS.get(name or "") or _prefix_field(exc.message_en)
+            out.append(cls(name, where, exc.message_id, exc.message_en, exc))
+        return out
+
+    def message(self, lang: str | None = None) -> str:
+        """The message in one language (the current language when ``lang`` is None)."""
+        return self.error.message(lang)
+
+
+#: Practice rules -> the argument the worker must fix.
+_RULE_FIELDS: dict[str, str] = {
+    "contract_without_scope": "in_scope",
+    "contract_without_capacity": "capacity_note",
+    "amendment_without_agreement": "client_agreed",
+    "amendment_without_reason": "reason",
+    "closing_without_termination_contract": "termination_contract",
+    "refer_in_scope": "problem_id",
+    "unknown_checklist_item": "item_id",
+}
+_PREFIX = re.compile(r"^(?P<field>[\w/]+): ")
+
+
+def _prefix_field(text: str) -> str | None:
+    found = _PREFIX.match(text)
+    return found.group("field") if found else None

@@ -25,19 +25,21 @@ beside it (``<name>.v1.bak``) before migrating.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.config import PLAUSIBLE_AHEAD_DAYS, PLAUSIBLE_FROM
 from pekso_toolkit.core.errors import StoreError
+from pekso_toolkit.core.times import TimeValueError, to_utc
 
 __all__ = [
     "GOOD_AT",
@@ -48,7 +50,10 @@ __all__ = [
     "from_iso",
     "parse_when",
     "plausible_window",
+    "read_only_error",
+    "read_only_reason",
     "to_iso",
+    "writable",
 ]
 
 SCHEMA_VERSION = 2
@@ -199,7 +204,153 @@ def _tables(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in rows if not r[0].startswith("sqlite_")}
 
 
-def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
+_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def writable(path: Path) -> bool:
+    """Whether an existing file or folder may be written.
+
+    Decided from the permission bits first: a file or folder without any write bit (``chmod
+    a-w``) is read-only for everyone, root included (root's writes are not stopped by the
+    permissions, but the owner marked it read-only, and tests run as root must see the same
+    store as users do). Otherwise ``os.access(path, os.W_OK)`` with the effective ids decides
+    (a file writable by its owner only, opened by another user).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if not mode & _WRITE_BITS:
+        return False
+    effective = os.access in os.supports_effective_ids
+    return os.access(path, os.W_OK, effective_ids=effective)
+
+
+def read_only_reason(path: str | Path, *, asked: bool) -> str | None:
+    """Why a store must be opened read-only: ``"asked"`` (``read_only=True``), ``"file"`` (the
+    file is not writable), ``"folder"`` (its folder is not writable, so SQLite cannot write its
+    journal beside it), or None (writable, or not there yet)."""
+    if str(path) == ":memory:":
+        return "asked" if asked else None
+    path = Path(path)
+    if asked:
+        return "asked"
+    if not path.exists():
+        return None
+    if not writable(path):
+        return "file"
+    if not writable(path.resolve().parent):
+        return "folder"
+    return None
+
+
+def read_only_error(path: str | Path, reason: str) -> StoreError:
+    """The bilingual error of a recording attempted on a store opened read-only."""
+    why_id, why_en = {
+        "asked": (
+            "dibuka dengan read_only=True; buka tanpa read_only=True untuk mencatat",
+            "opened with read_only=True; open it without read_only=True to record",
+        ),
+        "file": (
+            "berkasnya tidak bisa ditulis (izin berkas); minta izin tulis atau catat di basis "
+            "data asli",
+            "the file is not writable (file permissions); ask for write permission or record in "
+            "the original store",
+        ),
+        "folder": (
+            "foldernya tidak bisa ditulis (SQLite menulis jurnal di samping berkas); pindahkan ke "
+            "folder yang bisa ditulis",
+            "its folder is not writable (SQLite writes its journal beside the file); move it to "
+            "a writable folder",
+        ),
+    }[reason]
+    return StoreError(
+        f"Basis data dibuka hanya-baca: {path} ({why_id}); tidak ada yang dicatat",
+        f"store opened read-only: {path} ({why_en}); nothing was recorded",
+    )
+
+
+def _damaged(path: str | Path, detail: str) -> StoreError:
+    return StoreError(
+        f"Berkas basis data kasus {path} rusak (pemeriksaan SQLite: {detail}); berkas tidak "
+        "diubah. Pulihkan dari cadangan terbaru (salinan berkas .sqlite) atau, untuk analisis "
+        "saja, dari ekspor terbaru (store.export, tanpa data klien); simpan berkas rusak ini "
+        "untuk diperiksa",
+        f"The case database file {path} is damaged (SQLite check: {detail}); the file was left "
+        "untouched. Restore it from the latest backup (a copy of the .sqlite file) or, for "
+        "analysis only, from the latest export (store.export, without client references); keep "
+        "the damaged file for inspection",
+    )
+
+
+def _open_read_only(path: Path, *, timeout: float, immutable: bool) -> sqlite3.Connection:
+    uri = f"{path.resolve().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    try:
+        return sqlite3.connect(
+            uri,
+            uri=True,
+            timeout=min(timeout, 2.0),
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as exc:
+        raise StoreError(
+            f"Berkas basis data kasus tidak bisa dibuka: {path}",
+            f"The case database file cannot be opened: {path} ({exc})",
+        ) from exc
+
+
+def _quick_check(conn: sqlite3.Connection, path: Path, *, timeout: float) -> None:
+    """``PRAGMA quick_check`` (reads every page, writes nothing); StoreError when damaged."""
+    try:
+        rows = retry_busy(lambda: conn.execute("PRAGMA quick_check").fetchall(), timeout=timeout)
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc) or "encrypted" in str(exc):
+            raise StoreError(
+                f"{path} bukan basis data kasus pekso_toolkit; pilih berkas lain",
+                f"{path} is not a pekso_toolkit case database ({exc}); choose another file",
+            ) from exc
+        raise _damaged(path, str(exc)) from exc
+    found = [str(r[0]) for r in rows]
+    if found != ["ok"]:
+        raise _damaged(
+            path, "; ".join(found[:3]) + (f" (+{len(found) - 3})" if len(found) > 3 else "")
+        )
+
+
+def _check_existing(path: Path, *, timeout: float, immutable: bool) -> sqlite3.Connection:
+    """A read-only connection to an existing file that passed the integrity check."""
+    conn = _open_read_only(path, timeout=timeout, immutable=immutable)
+    try:
+        _quick_check(conn, path, timeout=timeout)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _check_version_read_only(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        _ensure_schema(conn, path)  # raises the usual newer-version error
+    if version == 0:
+        raise StoreError(
+            f"{path}: berkas SQLite ini bukan basis data kasus; pilih berkas lain",
+            f"{path}: this SQLite file is not a case database; choose another path",
+        )
+    raise StoreError(
+        f"{path}: skema lama (versi {version}); buka sekali tanpa read_only di folder yang bisa "
+        "ditulis untuk memperbaruinya",
+        f"{path}: old layout (schema version {version}); open it once writable (without "
+        "read_only) to migrate it",
+    )
+
+
+def connect(
+    path: str | Path, *, timeout: float = 10.0, read_only: bool = False
+) -> sqlite3.Connection:
     """Open (or create) a store file: WAL journal, foreign keys, busy timeout, current schema.
 
     The connection is in autocommit mode (``isolation_level=None``); writers open their own
@@ -207,16 +358,45 @@ def connect(path: str | Path, *, timeout: float = 10.0) -> sqlite3.Connection:
     attempt; :func:`retry_busy` repeats attempts up to ``timeout``. A file of an older schema
     version is copied to ``<name>.v<version>.bak`` and migrated forward in one transaction.
 
+    An existing file is first checked with ``PRAGMA quick_check`` through a read-only
+    connection, so a damaged file is refused before anything could be written to it.
+
+    With ``read_only=True`` the file is opened with SQLite's ``file:...?mode=ro`` URI (nothing
+    is created, migrated or switched to WAL); in a folder that cannot be written and without a
+    ``-wal`` file beside it, also with ``immutable=1`` (SQLite then needs no ``-shm`` file).
+
     Raises
     ------
     StoreError
-        When the file is not a case store, was made by a newer version of the toolkit, or stays
-        locked longer than ``timeout`` seconds.
+        When the file is damaged, is not a case store, was made by a newer version of the
+        toolkit, stays locked longer than ``timeout`` seconds, or (read-only) does not exist or
+        has an older layout.
     """
     memory = str(path) == ":memory:"
+    if read_only:
+        if memory or not Path(path).is_file():
+            raise StoreError(
+                f"Tidak ada basis data kasus di {path} untuk dibaca; periksa nama berkasnya",
+                f"There is no case database at {path} to read; check the file name",
+            )
+        path = Path(path)
+        folder_ro = not writable(path.resolve().parent)
+        wal = Path(f"{path}-wal")
+        conn = _check_existing(path, timeout=timeout, immutable=folder_ro and not wal.exists())
+        try:
+            _check_version_read_only(conn, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise _damaged(path, str(exc)) from exc
+        except BaseException:
+            conn.close()
+            raise
+        return conn
     if not memory:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_file() and path.stat().st_size > 0:
+            _check_existing(path, timeout=timeout, immutable=False).close()
     try:
         conn = sqlite3.connect(
             str(path), timeout=min(timeout, 2.0), isolation_level=None, check_same_thread=False
@@ -387,25 +567,27 @@ def parse_when(value: Any, *, field: str, tz: str) -> datetime:
     """A time given by a user -> aware UTC datetime.
 
     Accepts an aware or naive ``datetime``/``pandas.Timestamp`` (naive: read in ``tz``), a
-    ``date`` (midnight in ``tz``) or ISO-8601 text. A time that cannot be placed on the UTC
-    calendar (e.g. ``datetime(1, 1, 1)``) is a :class:`RecordError` naming the plausible window.
+    ``date`` (midnight in ``tz``) or ISO-8601 text. Reading is done by
+    :func:`pekso_toolkit.core.times.to_utc` (so ``tz`` may also be ``WIB``/``WITA``/``WIT``);
+    this function keeps the store's own checks and messages: a value of another type, an
+    unreadable or missing time is a :class:`RecordError` naming ``field``, and a time that cannot
+    be placed on the UTC calendar (e.g. ``datetime(1, 1, 1)``) one naming the plausible window.
     """
+    if value is pd.NaT:
+        raise RecordError(f"{field}: waktu kosong", f"{field}: the time is missing", field=field)
+    if not isinstance(value, str | date):  # datetime and Timestamp are dates too
+        raise RecordError(
+            f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan "
+            f"{type(value).__name__}",
+            f"{field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
+            field=field,
+        )
     try:
-        return _parse_when(value, field=field, tz=tz)
-    except (OverflowError, OutOfBoundsError) as exc:
-        raise _window_error(field, repr(value), None) from exc
-
-
-OutOfBoundsError = pd.errors.OutOfBoundsDatetime
-
-
-def _parse_when(value: Any, *, field: str, tz: str) -> datetime:
-    if isinstance(value, str):
-        try:
-            value = pd.Timestamp(value)
-        except OutOfBoundsError:
-            raise
-        except (ValueError, TypeError):
+        stamp = to_utc(value, tz=tz, field=field)
+    except TimeValueError as exc:
+        if isinstance(exc.__context__, OverflowError | OutOfBoundsError):
+            raise _window_error(field, repr(value), None) from None
+        if isinstance(value, str) and value.strip() and value.strip().lower() != "nat":
             raise RecordError(
                 f"{field}: {value!r} bukan waktu yang dikenali; tulis seperti 2025-01-31 atau "
                 "2025-01-31T09:30",
@@ -413,24 +595,11 @@ def _parse_when(value: Any, *, field: str, tz: str) -> datetime:
                 "2025-01-31 or 2025-01-31T09:30",
                 field=field,
             ) from None
-        if value is pd.NaT:
-            raise RecordError(
-                f"{field}: waktu kosong", f"{field}: the time is missing", field=field
-            )
-    if isinstance(value, pd.Timestamp):
-        if value is pd.NaT:
-            raise RecordError(
-                f"{field}: waktu kosong", f"{field}: the time is missing", field=field
-            )
-        value = value.to_pydatetime()
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=ZoneInfo(tz))
-        return value.astimezone(UTC)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=ZoneInfo(tz)).astimezone(UTC)
-    raise RecordError(
-        f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan {type(value).__name__}",
-        f"{field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
-        field=field,
-    )
+        raise RecordError(
+            f"{field}: waktu kosong", f"{field}: the time is missing", field=field
+        ) from None
+    moment: datetime = stamp.to_pydatetime(warn=False)
+    return moment.astimezone(UTC)
+
+
+OutOfBoundsError = pd.errors.OutOfBoundsDatetime

@@ -10,7 +10,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import bilingual
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.store.records import (
@@ -62,6 +64,8 @@ class CaseState:
     case_voided: bool = False
     client_ref: str | None = field(default=None, repr=False)
     model: StageModel | None = field(default=None, repr=False, compare=False)
+    #: time zone in which the case's times are shown (the store's)
+    tz: str = field(default=DEFAULT_TZ, repr=False, compare=False)
 
     # ---------------------------------------------------------------- derived
     @property
@@ -126,7 +130,7 @@ class CaseState:
 
     # ---------------------------------------------------------------- display
     def _repr_html_(self) -> str:
-        return state_html(self, self.model)
+        return state_html(self, self.model, tz=self.tz)
 
 
 # ---------------------------------------------------------------------------------------- html
@@ -134,13 +138,20 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+def _local(moment: datetime | None, tz: str) -> str:
+    """``moment`` in the agency's time zone, e.g. ``2025-06-30 09:00 WIB``."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(ZoneInfo(tz))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or tz)
 
 
-def state_html(state: CaseState, model: StageModel | None = None) -> str:
-    """HTML view of a case; every piece of user text is escaped."""
+def state_html(state: CaseState, model: StageModel | None = None, *, tz: str = DEFAULT_TZ) -> str:
+    """HTML view of a case, times in ``tz``; every piece of user text is escaped."""
     model = model or StageModel.default()
+
+    def _when(moment: datetime | None) -> str:
+        return _local(moment, tz)
 
     def stage_label(stage: str | None) -> str:
         return (

@@ -81,6 +81,14 @@ def describe(ev: Event, model: StageModel, lang: str | None = None) -> str:
         verb = pick("Dicentang: ", "Ticked: ", lang)
         if k == "item_unticked":
             verb = pick("Centang dibatalkan: ", "Unticked: ", lang)
+        if p.get("derived_from") is not None:
+            return (
+                verb
+                + label
+                + pick(
+                    " (otomatis, dari kejadian #{0})", " (automatically, from event #{0})", lang
+                ).format(p["derived_from"])
+            )
         return verb + label
     if k == "plan_step_added":
         return pick("Langkah rencana ", "Plan step ", lang) + (

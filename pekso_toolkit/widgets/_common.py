@@ -7,13 +7,15 @@ every widget showing the same store re-reads it (``refresh()``).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import ipywidgets as w
@@ -28,6 +30,8 @@ __all__ = [
     "esc",
     "level_options",
     "notify",
+    "one_at_a_time",
+    "set_disabled",
     "subscribe",
     "today_local",
 ]
@@ -85,6 +89,14 @@ def level_label(code: str | None) -> str:
         return ""
     labels = LEVELS.get(code)
     return pick(*labels) if labels else code
+
+
+def counted(n: int, noun_id: str, one_en: str, many_en: str) -> str:
+    """``n`` and its noun in the current language: ``"1 case"``, ``"2 cases"``; Bahasa
+    Indonesia does not inflect (``"1 kasus"``, ``"2 kasus"``)."""
+    if get_language() == "en":
+        return f"{n} {one_en if n == 1 else many_en}"
+    return f"{n} {noun_id}"
 
 
 def today_local() -> date:
@@ -202,6 +214,66 @@ def attempt(feedback: Feedback, action: Callable[[], Any]) -> tuple[bool, Any]:
         return False, None
 
 
+# ------------------------------------------------------------------------------ action buttons
+_locks: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
+_locks_lock = threading.Lock()
+#: Buttons whose action runs now -> the disabled state each gets when the action ends.
+_running: weakref.WeakKeyDictionary[w.Widget, bool] = weakref.WeakKeyDictionary()
+
+
+def _lock_of(owner: object) -> threading.Lock:
+    with _locks_lock:
+        lock = _locks.get(owner)
+        if lock is None:
+            lock = _locks[owner] = threading.Lock()
+        return lock
+
+
+def set_disabled(widget: w.Widget, disabled: bool) -> None:
+    """Disable or enable a widget; while the action of a button runs, the button stays disabled
+    and this is the state it gets when the action ends."""
+    if widget in _running:
+        _running[widget] = bool(disabled)
+    else:
+        widget.disabled = bool(disabled)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def one_at_a_time(button: str, *, busy: Any = None) -> Callable[[F], F]:
+    """Make a widget method the action of its button; a widget runs one action at a time.
+
+    While the method runs, the button (the widget's attribute ``button``) is disabled, so the
+    page sends no second click, and any other action of the same widget called meanwhile (a
+    click delivered while the first one's store call runs, from the same thread or another)
+    does nothing and returns ``busy``. When the method ends, also by an error, the button gets
+    back the state it had, or the one the action asked for with :func:`set_disabled` (e.g. "no
+    next stage").
+    """
+
+    def wrap(method: F) -> F:
+        @functools.wraps(method)
+        def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+            lock = _lock_of(self)
+            if not lock.acquire(blocking=False):
+                return busy  # an action of this widget is still at work: this call is a no-op
+            widget = getattr(self, button)
+            try:
+                _running[widget] = bool(widget.disabled)
+                widget.disabled = True
+                try:
+                    return method(self, *args, **kwargs)
+                finally:
+                    widget.disabled = _running.pop(widget)
+            finally:
+                lock.release()
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
 # ------------------------------------------------------------------------------ notifications
 _subscribers: dict[object, list[Callable[[], Any]]] = {}
 
@@ -280,6 +352,10 @@ class StoreView(w.VBox):
         return True
 
     def _on_store_change(self, case_id: str | None) -> None:
+        # a widget left over on a closed store object (the notebook opened the same file
+        # again) has nothing to re-read; the widgets on the open store object do the work
+        if getattr(self.store, "closed", False):
+            return
         if self._concerns(case_id):
             self.refresh()
 

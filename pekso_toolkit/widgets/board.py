@@ -10,8 +10,15 @@ import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.i18n import pick
-from pekso_toolkit.stays.durations import to_utc, working_days
-from pekso_toolkit.widgets._common import StoreView, css_class, esc, name_fields, style_block
+from pekso_toolkit.stays.durations import case_states, time_in_stage, to_utc
+from pekso_toolkit.widgets._common import (
+    StoreView,
+    counted,
+    css_class,
+    esc,
+    name_fields,
+    style_block,
+)
 from pekso_toolkit.widgets.checklist import StageChecklist
 
 __all__ = ["CaseBoard"]
@@ -86,19 +93,25 @@ class CaseBoard(StoreView):
     def frame(self) -> pd.DataFrame:
         """The open cases as of ``as_of`` (before the filters).
 
+        Days in stage are the open stays of :func:`pekso_toolkit.time_in_stage` on the store's
+        stage events (the one definition of a stay), in the unit of the stage model's targets.
+        A reopened case waiting for its next stage has no open stay there: it is shown in its
+        state (``dibuka_kembali``) without days.
+
         Returns
         -------
         pandas.DataFrame
-            One row per case open at ``as_of``: ``case_id``, ``office``, ``worker`` (string),
-            ``stage`` (stage id as text), ``entered_at`` (UTC; start of the current stay),
-            ``days_in_stage`` (float, from ``entered_at`` to ``as_of``; calendar days, or
-            working days when the stage model's targets are in working days), ``target_days``
-            (float, NaN when the stage has no target), ``overdue`` (bool). Sorted by stage
-            order, then longest waiting first. No client reference.
+            One row per case open at ``as_of``: ``case_id``, ``office``, ``worker`` (string;
+            the latest known values), ``stage`` (text: the stage of the open stay, or the
+            case's state when it has none), ``entered_at`` (UTC; the open stay's
+            ``entered_at``, NaT without one), ``days_in_stage`` (float; the open stay's
+            ``days`` up to ``as_of``: calendar days, or working days when the stage model's
+            targets are in working days; NaN without an open stay), ``target_days`` (float, NaN
+            when the stage has no target), ``overdue`` (bool; ``days_in_stage >
+            target_days``). Sorted by stage order, then longest waiting first. No client
+            reference.
         """
         log = self.db.stage_events()
-        ev = log.events
-        ev = ev[ev["timestamp"] <= self.as_of]
         columns = [
             "case_id",
             "office",
@@ -109,40 +122,39 @@ class CaseBoard(StoreView):
             "target_days",
             "overdue",
         ]
-        if not len(ev):
+        states = case_states(log, as_of=self.as_of)
+        states = states[states["stage"] != (self.model.closed_id or "")]
+        if not len(states):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        case = ev["case_id"].to_numpy()
-        stage = ev["stage"].astype(str).to_numpy()
-        new_run = np.ones(len(ev), dtype=bool)
-        new_run[1:] = (case[1:] != case[:-1]) | (stage[1:] != stage[:-1])
-        run_start = ev["timestamp"].where(new_run).ffill()
-        last = ~np.r_[case[1:] == case[:-1], False]
-        cur = pd.DataFrame(
-            {
-                "case_id": ev["case_id"].to_numpy()[last],
-                "stage": stage[last],
-                "entered_at": run_start.to_numpy()[last],
-            }
+        carried = [c for c in ("office", "worker") if c in log.events.columns]
+        working = self.model.target_unit == "working"
+        stays = time_in_stage(
+            log, as_of=self.as_of, days="working" if working else "calendar", carry=carried
         )
+        open_ = stays[~stays["observed"].to_numpy(dtype=bool)].set_index("case_id")
+        cur = pd.DataFrame({"case_id": states["case_id"].to_numpy()})
+        ids = cur["case_id"]
+        has_stay = ids.isin(open_.index).to_numpy()
+        cur["stage"] = np.where(
+            has_stay, ids.map(open_["stage"].astype(str)), states["stage"].to_numpy()
+        ).astype(str)
+        cur["entered_at"] = pd.to_datetime(ids.map(open_["entered_at"]), utc=True)
+        cur["days_in_stage"] = ids.map(open_["days"]).astype(float)
+        events = log.events[log.events["timestamp"] <= self.as_of]
         for col in ("office", "worker"):
-            if col in ev:
-                latest = ev.groupby("case_id", sort=False)[col].last()  # last known value
-                cur[col] = cur["case_id"].map(latest).astype("string")
+            if col in carried:
+                latest = events.groupby("case_id", sort=False)[col].last()  # last known value
+                cur[col] = ids.map(latest).astype("string")
             else:
                 cur[col] = pd.array([pd.NA] * len(cur), dtype="string")
-        cur["entered_at"] = pd.to_datetime(cur["entered_at"], utc=True)
-        cur = cur[cur["stage"] != (self.model.closed_id or "")].reset_index(drop=True)
-        if self.model.target_unit == "working":
-            days = working_days(cur["entered_at"].to_numpy(), self.as_of)
-        else:
-            days = (self.as_of - cur["entered_at"]).dt.total_seconds().to_numpy() / 86400.0
-        cur["days_in_stage"] = np.asarray(days, dtype=float)
         targets = self.model.targets
         cur["target_days"] = cur["stage"].map(lambda s: targets.get(s, np.nan)).astype(float)
-        cur["overdue"] = cur["days_in_stage"] > cur["target_days"]
+        cur["overdue"] = (cur["days_in_stage"] > cur["target_days"]).to_numpy(dtype=bool)
         order = {s: i for i, s in enumerate(self.model.ids)}
         cur["_order"] = cur["stage"].map(order)
-        cur = cur.sort_values(["_order", "days_in_stage"], ascending=[True, False], kind="stable")
+        cur = cur.sort_values(
+            ["_order", "days_in_stage"], ascending=[True, False], kind="stable", na_position="last"
+        )
         return cur.drop(columns="_order").reset_index(drop=True)[columns]
 
     def shown(self) -> pd.DataFrame:
@@ -194,7 +206,7 @@ class CaseBoard(StoreView):
         )
         self.header.value = (
             f"<h4>{esc(pick('Papan kasus aktif per', 'Open cases as of'))} {esc(as_of_local)}</h4>"
-            f"<div class='pekso-muted'>{len(data)} {esc(pick('kasus', 'cases'))}; "
+            f"<div class='pekso-muted'>{esc(counted(len(data), 'kasus', 'case', 'cases'))}; "
             f"{n_over} {esc(pick('melewati target tahap', 'past the stage target'))} "
             f"({esc(unit)})</div>"
         )
@@ -211,7 +223,7 @@ class CaseBoard(StoreView):
             )
             title = w.HTML(
                 f"<b>{esc(self.model.label(stage_id))}</b><br>"
-                f"<span class='pekso-muted'>{len(rows)} {esc(pick('kasus', 'cases'))}"
+                f"<span class='pekso-muted'>{esc(counted(len(rows), 'kasus', 'case', 'cases'))}"
                 f"{target_text}</span>"
             )
             cells: list[w.Widget] = [title]
@@ -220,8 +232,10 @@ class CaseBoard(StoreView):
                 .head(self.max_per_stage)
                 .itertuples(index=False)
             ):
+                # no day count without an open stay (a reopened case awaiting its next stage)
+                waited = f"{days:.0f} {pick('hr', 'd')}" if pd.notna(days) else "—"
                 button = w.Button(
-                    description=f"{case_id} · {days:.0f} {pick('hr', 'd')}",
+                    description=f"{case_id} · {waited}",
                     tooltip=f"{office or ''} · {worker or ''}",
                     button_style="danger" if overdue else "",
                     layout=w.Layout(width="190px"),

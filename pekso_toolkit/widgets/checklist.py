@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import ipywidgets as w
+import pandas as pd
 
 from pekso_toolkit.core.i18n import pick
+from pekso_toolkit.stays.durations import time_in_stage
 from pekso_toolkit.widgets._common import (
     Feedback,
     StoreView,
@@ -15,6 +17,8 @@ from pekso_toolkit.widgets._common import (
     fmt_date,
     message_html,
     name_fields,
+    one_at_a_time,
+    set_disabled,
     style_block,
 )
 
@@ -81,6 +85,7 @@ class StageChecklist(StoreView):
         self._syncing = False
         self._shown_stage: str | None = None
         self._pending: str | None = None
+        self._since_cache: tuple[tuple[tuple[str, Any], ...], Any] | None = None
         self.feedback = Feedback(("items", "stage"), aliases={"item_id": "items"})
         helping = self.model.helping_stages
         self.stage = w.Dropdown(
@@ -163,6 +168,33 @@ class StageChecklist(StoreView):
         # reopened (or an imported state): go to the stage being viewed
         return str(self.stage.value)
 
+    def _since(self, state: Any) -> Any:
+        """When the case's current stay began, as :func:`pekso_toolkit.time_in_stage` counts it
+        (repeated entries of one stage are one stay); for a closed or reopened case with no
+        stay since, the time it entered that state."""
+        entries = state.stages
+        if not entries:
+            return None
+        key = tuple((e.stage, e.at) for e in entries)
+        if self._since_cache is None or self._since_cache[0] != key:  # ticks do not move it
+            self._since_cache = (key, self._stay_start(state))
+        return self._since_cache[1]
+
+    def _stay_start(self, state: Any) -> Any:
+        entries = state.stages
+        events = pd.DataFrame(
+            {
+                "case_id": [self.case_id] * len(entries),
+                "stage": [e.stage for e in entries],
+                "timestamp": pd.to_datetime([e.at for e in entries], utc=True),
+            }
+        )
+        stays = time_in_stage(events, as_of=events["timestamp"].max(), model=self.model, carry=[])
+        open_ = stays[~stays["observed"].to_numpy(dtype=bool)]
+        if len(open_):
+            return open_["entered_at"].iloc[0].to_pydatetime()
+        return state.stage_entered_at
+
     def _missing_before(self, state: Any, target: str) -> list[tuple[Any, Any]]:
         """Often-forgotten items of the stages before ``target`` that are unticked."""
         order = self.model.index(target)
@@ -197,6 +229,7 @@ class StageChecklist(StoreView):
         """Untick an item (as clicking its box again does)."""
         self.checkboxes[item_id].value = False
 
+    @one_at_a_time("next_button", busy=False)
     def move_next(self) -> bool:
         """Move the case to the next stage (what the button does).
 
@@ -233,6 +266,7 @@ class StageChecklist(StoreView):
             return False
         return self._move(target)
 
+    @one_at_a_time("confirm_button", busy=False)
     def confirm_move(self) -> bool:
         """Move after a warning (what "move anyway" does). Returns True when the case moved."""
         target = self._pending
@@ -294,17 +328,17 @@ class StageChecklist(StoreView):
             f"<h4>{esc(pick('Checklist kasus', 'Checklist of case'))} {esc(self.case_id)}</h4>"
             f"<div>{esc(pick('Tahap sekarang', 'Current stage'))}: <b>{esc(stage_text)}</b> "
             f"({esc(status)}; {esc(pick('sejak', 'since'))} "
-            f"{esc(fmt_date(state.stage_entered_at))})</div>{flags}"
+            f"{esc(fmt_date(self._since(state)))})</div>{flags}"
         )
         target = self._target(state)
         if target is None:
             self.next_button.description = pick("Tidak ada tahap berikutnya", "No next stage")
-            self.next_button.disabled = True
+            set_disabled(self.next_button, True)
         else:
             self.next_button.description = pick("Pindah ke: ", "Move to: ") + self.model.label(
                 target
             )
-            self.next_button.disabled = False
+            set_disabled(self.next_button, False)
 
     def _show_items(self) -> None:
         stage = self.model.stage(str(self.stage.value))

@@ -7,7 +7,6 @@ from typing import Any
 import ipywidgets as w
 
 from pekso_toolkit.core.i18n import pick
-from pekso_toolkit.store.rules import rule
 from pekso_toolkit.widgets._common import (
     DESC,
     Feedback,
@@ -18,6 +17,7 @@ from pekso_toolkit.widgets._common import (
     fmt_date,
     labelled,
     name_fields,
+    one_at_a_time,
     style_block,
     wide,
 )
@@ -25,6 +25,30 @@ from pekso_toolkit.widgets._common import (
 __all__ = ["ContractEditor"]
 
 _SHORT = 70
+#: Widget attributes given the CSS class ``pekso-field-<name>`` (for pages and browser tests).
+_FIELDS = (
+    "capacity_note",
+    "sign_button",
+    "amend_add",
+    "amend_drop",
+    "client_agreed",
+    "amend_reason",
+    "amend_button",
+    "refer_problem",
+    "refer_to",
+    "refer_button",
+    "termination_contract",
+    "close_reason",
+    "close_button",
+    "follow_in",
+    "follow_out",
+    "follow_capacity",
+    "follow_reason",
+    "follow_button",
+    "reopen_reason",
+    "reopen_button",
+    "history",
+)
 
 
 def _short(text: str) -> str:
@@ -78,8 +102,31 @@ class ContractEditor(StoreView):
         self.header = w.HTML("")
         self.problem_table = w.HTML("")
         self.history = w.HTML("")
+        self.sign_box = self._build_sign()
+        self.amend_box = self._build_amend()
+        self.refer_box = self._build_refer()
+        self.close_box = self._build_close()
+        self.follow_box = self._build_follow()
+        self.reopen_box = self._build_reopen()
+        self.children = [
+            style_block(),
+            self.header,
+            self.problem_table,
+            self.sign_box,
+            self.amend_box,
+            self.refer_box,
+            self.history,
+            self.close_box,
+            self.follow_box,
+            self.reopen_box,
+        ]
+        self.add_class("pekso-contract")
+        name_fields(self, _FIELDS)
+        self.refresh()
 
-        # sign
+    # ----------------------------------------------------------------------------- sections
+    def _build_sign(self) -> w.VBox:
+        """Signing: a scope choice per problem and the capacity judgement."""
         self.fb_sign = Feedback(("in_scope", "capacity_note"), aliases={"out_of_scope": "in_scope"})
         self.scope: dict[str, w.Dropdown] = {}
         self.scope_rows = w.VBox()
@@ -100,7 +147,7 @@ class ContractEditor(StoreView):
             layout=w.Layout(width="auto"),
         )
         self.sign_button.on_click(lambda _: self.sign())
-        self.sign_box = w.VBox(
+        return w.VBox(
             [
                 _section("Kontrak layanan: batas cakupan", "Service contract: boundaries"),
                 self.scope_rows,
@@ -110,7 +157,8 @@ class ContractEditor(StoreView):
             ]
         )
 
-        # amend
+    def _build_amend(self) -> w.VBox:
+        """An amendment: problems added to / dropped from the scope, agreement and reason."""
         self.fb_amend = Feedback(
             ("add", "client_agreed", "reason"), aliases={"drop": "add", "add/drop": "add"}
         )
@@ -141,7 +189,7 @@ class ContractEditor(StoreView):
             description=pick("Ubah kontrak", "Amend the contract"), layout=w.Layout(width="auto")
         )
         self.amend_button.on_click(lambda _: self.amend())
-        self.amend_box = w.VBox(
+        return w.VBox(
             [
                 _section("Amandemen kontrak", "Contract amendment"),
                 labelled(self.amend_add, self.fb_amend["add"]),
@@ -152,7 +200,8 @@ class ContractEditor(StoreView):
             ]
         )
 
-        # refer
+    def _build_refer(self) -> w.VBox:
+        """Referring an out-of-scope problem elsewhere (rujukan)."""
         self.fb_refer = Feedback(("problem_id", "to"))
         self.refer_problem = w.Dropdown(
             description=pick("Masalah", "Problem"), style=DESC, layout=wide()
@@ -167,7 +216,7 @@ class ContractEditor(StoreView):
             description=pick("Rujuk", "Refer"), icon="share", layout=w.Layout(width="auto")
         )
         self.refer_button.on_click(lambda _: self.refer())
-        self.refer_box = w.VBox(
+        return w.VBox(
             [
                 _section("Rujukan masalah di luar cakupan", "Refer out-of-scope problems"),
                 labelled(self.refer_problem, self.fb_refer["problem_id"]),
@@ -176,7 +225,8 @@ class ContractEditor(StoreView):
             ]
         )
 
-        # close
+    def _build_close(self) -> w.VBox:
+        """Closing the case with its termination contract."""
         self.fb_close = Feedback(("termination_contract", "reason"))
         self.termination_contract = w.Textarea(
             description=pick("Kontrak pengakhiran", "Termination contract"),
@@ -197,7 +247,7 @@ class ContractEditor(StoreView):
             layout=w.Layout(width="auto"),
         )
         self.close_button.on_click(lambda _: self.close_case())
-        self.close_box = w.VBox(
+        return w.VBox(
             [
                 _section("Terminasi: kontrak pengakhiran", "Termination contract"),
                 labelled(self.termination_contract, self.fb_close["termination_contract"]),
@@ -206,7 +256,8 @@ class ContractEditor(StoreView):
             ]
         )
 
-        # follow-up
+    def _build_follow(self) -> w.VBox:
+        """A follow-up contract (more service for the same client) replacing the one in force."""
         self.fb_follow = Feedback(
             ("in_scope", "capacity_note", "reason"), aliases={"out_of_scope": "in_scope"}
         )
@@ -233,7 +284,7 @@ class ContractEditor(StoreView):
             layout=w.Layout(width="auto"),
         )
         self.follow_button.on_click(lambda _: self.follow_up())
-        self.follow_box = w.VBox(
+        return w.VBox(
             [
                 _section("Kontrak lanjutan (layanan baru)", "Follow-up contract (new service)"),
                 labelled(self.follow_in, self.fb_follow["in_scope"]),
@@ -244,7 +295,8 @@ class ContractEditor(StoreView):
             ]
         )
 
-        # reopen
+    def _build_reopen(self) -> w.VBox:
+        """Reopening a closed case."""
         self.fb_reopen = Feedback(("reason",))
         self.reopen_reason = w.Text(
             description=pick("Alasan dibuka kembali", "Reason for reopening"),
@@ -255,54 +307,13 @@ class ContractEditor(StoreView):
             description=pick("Buka kembali kasus", "Reopen the case"), layout=w.Layout(width="auto")
         )
         self.reopen_button.on_click(lambda _: self.reopen())
-        self.reopen_box = w.VBox(
+        return w.VBox(
             [
                 _section("Buka kembali", "Reopen"),
                 labelled(self.reopen_reason, self.fb_reopen["reason"]),
                 w.HBox([self.reopen_button, self.fb_reopen.general]),
             ]
         )
-
-        self.children = [
-            style_block(),
-            self.header,
-            self.problem_table,
-            self.sign_box,
-            self.amend_box,
-            self.refer_box,
-            self.history,
-            self.close_box,
-            self.follow_box,
-            self.reopen_box,
-        ]
-        self.add_class("pekso-contract")
-        name_fields(
-            self,
-            (
-                "capacity_note",
-                "sign_button",
-                "amend_add",
-                "amend_drop",
-                "client_agreed",
-                "amend_reason",
-                "amend_button",
-                "refer_problem",
-                "refer_to",
-                "refer_button",
-                "termination_contract",
-                "close_reason",
-                "close_button",
-                "follow_in",
-                "follow_out",
-                "follow_capacity",
-                "follow_reason",
-                "follow_button",
-                "reopen_reason",
-                "reopen_button",
-                "history",
-            ),
-        )
-        self.refresh()
 
     # ----------------------------------------------------------------------------- actions
     def _run(self, feedback: Feedback, action: Any) -> bool:
@@ -320,6 +331,7 @@ class ContractEditor(StoreView):
             self._changed(self.case_id)
         return bool(ok)
 
+    @one_at_a_time("sign_button", busy=False)
     def sign(self) -> bool:
         """Sign the contract with the scope chosen per problem. Returns True when written."""
         inside = [pid for pid, d in self.scope.items() if d.value == "in"]
@@ -336,6 +348,7 @@ class ContractEditor(StoreView):
             self.fb_sign.ok("Kontrak ditandatangani.", "Contract signed.")
         return ok
 
+    @one_at_a_time("amend_button", busy=False)
     def amend(self) -> bool:
         """Amend the contract in force. Returns True when written.
 
@@ -344,18 +357,17 @@ class ContractEditor(StoreView):
         """
         agreed = bool(self.client_agreed.value)
         reason = self.amend_reason.value
-        gaps = []
-        if not agreed:
-            gaps.append(rule("amendment_without_agreement"))
-        if not reason.strip():
-            gaps.append(rule("amendment_without_reason"))
-        if gaps:
-            self._run(self.fb_amend, lambda: None)  # clears old messages
-            for gap in gaps:
-                self.fb_amend.show(gap)
-            return False
         add = list(self.amend_add.value)
         drop = list(self.amend_drop.value)
+        # the store's own rules, as a dry run: every gap is shown at once, nothing is written
+        problems = self.db.check(
+            "amend_contract", self.case_id, add=add, drop=drop, client_agreed=agreed, reason=reason
+        )
+        if problems:
+            self._run(self.fb_amend, lambda: None)  # clears old messages
+            for problem in problems:
+                self.fb_amend.show(problem.error)
+            return False
         ok = self._run(
             self.fb_amend,
             lambda: self.db.amend_contract(
@@ -368,6 +380,7 @@ class ContractEditor(StoreView):
             self.fb_amend.ok("Kontrak diubah.", "Contract amended.")
         return ok
 
+    @one_at_a_time("refer_button", busy=False)
     def refer(self) -> bool:
         """Refer the chosen problem. Returns True when written."""
         pid = self.refer_problem.value
@@ -381,6 +394,7 @@ class ContractEditor(StoreView):
             self.refer_to.value = ""
         return ok
 
+    @one_at_a_time("close_button", busy=False)
     def close_case(self) -> bool:
         """Close the case with the termination contract. Returns True when written."""
         termination = self.termination_contract.value
@@ -396,6 +410,7 @@ class ContractEditor(StoreView):
             self.close_reason.value = ""
         return ok
 
+    @one_at_a_time("follow_button", busy=False)
     def follow_up(self) -> bool:
         """Start a follow-up contract. Returns True when written."""
         inside = list(self.follow_in.value)
@@ -417,6 +432,7 @@ class ContractEditor(StoreView):
             self.follow_reason.value = ""
         return ok
 
+    @one_at_a_time("reopen_button", busy=False)
     def reopen(self) -> bool:
         """Reopen the closed case. Returns True when written."""
         reason = self.reopen_reason.value
@@ -450,8 +466,13 @@ class ContractEditor(StoreView):
             f"<div>{esc(status)} · {esc(contract)}</div>"
         )
         self.problem_table.value = self._problem_html(state)
+        self._show_scope_choices(state, label)
+        self._show_actions(state, label)
+        self.history.value = self._history_html(state)
 
-        # sign: a dropdown per problem (choices already made are kept)
+    def _show_scope_choices(self, state: Any, label: dict[str, str]) -> None:
+        """Signing: a dropdown per problem (choices already made are kept)."""
+        problems = state.problems
         for p in problems:
             if p.problem_id not in self.scope:
                 self.scope[p.problem_id] = w.Dropdown(
@@ -479,9 +500,14 @@ class ContractEditor(StoreView):
                 )
             ]
         self.scope_rows.children = rows
-        can_sign = not closed and active is None
+        can_sign = not state.closed and state.active_contract is None
         self.sign_box.layout.display = None if can_sign else "none"
 
+    def _show_actions(self, state: Any, label: dict[str, str]) -> None:
+        """Amend, refer, close, follow up and reopen: their choices and whether they show."""
+        problems = state.problems
+        active = state.active_contract
+        closed = state.closed
         # amend / refer
         if active is not None:
             in_scope = set(active.in_scope)
@@ -500,7 +526,6 @@ class ContractEditor(StoreView):
         has_contract = state.contract is not None
         self.follow_box.layout.display = None if (has_contract and not closed) else "none"
         self.reopen_box.layout.display = None if closed else "none"
-        self.history.value = self._history_html(state)
 
     def _problem_html(self, state: Any) -> str:
         if not state.problems:

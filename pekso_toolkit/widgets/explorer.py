@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from pekso_toolkit.core.config import DEFAULT_TZ, MIN_COUNT
+from pekso_toolkit.core.errors import AnalysisError
 from pekso_toolkit.core.i18n import get_language, pick
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.plotting import plot_bottlenecks
@@ -40,6 +41,7 @@ VALUES: dict[str, tuple[str, str]] = {
 }
 _ALL = "_all"
 _NO_GROUP = "_none"
+WARM_UP_THREAD = "pekso-explorer-warm-up"
 
 
 def _month_labels(entered_at: pd.Series) -> pd.Series:
@@ -73,6 +75,10 @@ class BottleneckExplorer(w.VBox):
         present on the stays).
     min_count : int
         Cells with fewer stays than this are suppressed (default 11: counts 1–10 are hidden).
+    floor : int
+        The lowest threshold a viewer can choose (default: the publication threshold, 11), so
+        that nobody looking at a dashboard can reveal small cells. Lower it only for an
+        internal analysis.
     model : StageModel, optional
         Stage order, targets and labels (default: the stages and targets recorded on the stays
         by ``time_in_stage``; labels of the default model).
@@ -101,10 +107,19 @@ class BottleneckExplorer(w.VBox):
         as_of: Any = None,
         groupings: Sequence[str] | None = None,
         min_count: int = MIN_COUNT,
+        floor: int = MIN_COUNT,
         model: StageModel | None = None,
         warm_up: bool = True,
     ) -> None:
         super().__init__()
+        if int(min_count) < int(floor):
+            raise AnalysisError(
+                f"min_count {min_count} lebih kecil dari batas terendah {floor}: sel sekecil itu "
+                "bisa mengenali orang. Untuk analisis internal saja, berikan juga floor=.",
+                f"min_count {min_count} is below the floor {floor}: cells that small can "
+                "identify people. For internal analysis only, also pass floor=.",
+                field="min_count",
+            )
         for col in ("stage", "days", "observed"):
             if col not in stays.columns:
                 raise ValueError(
@@ -151,7 +166,7 @@ class BottleneckExplorer(w.VBox):
         )
         self.min_count = w.BoundedIntText(
             value=int(min_count),
-            min=1,
+            min=max(int(floor), 1),
             max=1000,
             description=pick("Sel kecil <", "Small cells <"),
             style={"description_width": "90px"},
@@ -177,7 +192,9 @@ class BottleneckExplorer(w.VBox):
         if warm_up:
             # the first look at a grouping fits one Kaplan-Meier curve per cell (about a second
             # on 100k stays): compute the other groupings while the user reads the first view
-            self.warm_up = threading.Thread(target=self.precompute, daemon=True)
+            # not a daemon: a daemon thread stopped inside compiled code at interpreter exit
+            # aborts the process; the warm-up takes seconds, so exit waits for it instead
+            self.warm_up = threading.Thread(target=self.precompute, name=WARM_UP_THREAD)
             self.warm_up.start()
 
     # ----------------------------------------------------------------------------- data

@@ -19,6 +19,8 @@ from pekso_toolkit.widgets._common import (
     level_label,
     level_options,
     name_fields,
+    one_at_a_time,
+    set_disabled,
     style_block,
     today_local,
     wide,
@@ -276,6 +278,7 @@ class IntakeForm(StoreView):
             bad = True
         return None if bad else values
 
+    @one_at_a_time("open_button")
     def submit(self) -> str | None:
         """Open the case from the fields (what the "open case" button does).
 
@@ -314,9 +317,9 @@ class IntakeForm(StoreView):
             self.opened,
             self.open_button,
         ):
-            field.disabled = True
+            set_disabled(field, True)
         self.problem_box.layout.display = None
-        self.add_button.disabled = False
+        set_disabled(self.add_button, False)
         self.new_button.layout.display = None
 
     def _suggest(self) -> None:
@@ -355,6 +358,7 @@ class IntakeForm(StoreView):
         """Accept a suggested category (the worker can still change it)."""
         self.category.value = code
 
+    @one_at_a_time("add_button")
     def add_problem(self) -> str | None:
         """Add the problem in the fields to the case (what the "add problem" button does).
 
@@ -392,12 +396,12 @@ class IntakeForm(StoreView):
             field.value = ""
             field.disabled = False
         for field in (self.worker, self.risk, self.opened, self.open_button):
-            field.disabled = False
+            set_disabled(field, False)
         self.risk.index = 0
         self.opened.value = today_local()
         self.problem_text.value = ""
         self.problem_box.layout.display = "none"
-        self.add_button.disabled = True
+        set_disabled(self.add_button, True)
         self.new_button.layout.display = "none"
         self.feedback.clear()
         self.refresh()

@@ -66,3 +66,53 @@ def test_make_dashboard_explorer_reacts_to_a_new_grouping(page: Any, tmp_path: P
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
         log.close()
+
+
+def test_make_dashboard_on_the_users_own_export_and_store(page: Any, tmp_path: Path) -> None:
+    """EVENTS=, AS_OF=, STORE= give the supervisor page on those files: no sample-data label,
+    the store's sections shown, bilingual headers, and a threshold no viewer can lower."""
+    import shutil
+
+    import pekso_toolkit as pk
+
+    events = tmp_path / "ekspor_lembaga.csv"
+    shutil.copy(pk.datasets.sample_events_path(), events)
+    store = tmp_path / "kasus_lembaga.sqlite"
+    pk.datasets.synthesize_store(store, 120, seed=3, as_of="2025-06-30").close()
+    port = free_port()
+    log = (tmp_path / "voila.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            "make",
+            "-s",
+            "dashboard",
+            f"EVENTS={events}",
+            "AS_OF=2025-06-30",
+            f"STORE={store}",
+            f"OUT={tmp_path / 'out'}",
+            f"DASHBOARD_ARGS=--port={port} --Voila.port_retries=0",
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_port(port, proc)
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+        threshold = page.locator(".pekso-explorer .pekso-field-min_count input")
+        threshold.wait_for(state="visible", timeout=WAIT_MS)
+        text = page.locator("body").inner_text()
+        assert "ekspor_lembaga.csv" in text
+        assert "contoh sintetis" not in text.lower() and "synthetic" not in text.lower()
+        assert "Terlupa / Forgotten" in text  # the store's forgotten-steps table is there
+        assert "Kantor / Office" in text and "<NA>" not in text
+        threshold.fill("1")
+        threshold.press("Enter")
+        page.wait_for_timeout(1000)
+        assert int(threshold.input_value()) >= 11
+        assert page.dialogs == []
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
