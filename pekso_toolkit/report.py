@@ -62,7 +62,8 @@ def notebooks_dir() -> Path:
     here = Path(__file__).resolve().parent.parent / "notebooks"
     if not here.is_dir():
         raise ReportError(
-            f"the notebooks folder was not found at {here}; run from a checkout of the project"
+            f"folder notebook tidak ditemukan di {here}; jalankan dari salinan (checkout) proyek",
+            f"the notebooks folder was not found at {here}; run from a checkout of the project",
         )
     return here
 
@@ -75,7 +76,10 @@ def find_parameters_cell(nb: nbformat.NotebookNode) -> int:
         tags = cell.get("metadata", {}).get("tags", [])
         if "parameters" in tags or cell.source.lstrip().lower().startswith("# parameter"):
             return i
-    raise ReportError("the notebook has no parameters cell (tag it 'parameters')")
+    raise ReportError(
+        "notebook tidak punya sel parameter (beri tag 'parameters')",
+        "the notebook has no parameters cell (tag it 'parameters')",
+    )
 
 
 def _inject(nb: nbformat.NotebookNode, parameters: Mapping[str, Any]) -> None:
@@ -411,7 +415,11 @@ def build_reports(
     folder = notebooks_dir()
     missing = [name for name in notebooks if not (folder / name).exists()]
     if missing:
-        raise ReportError(f"notebook(s) not found in {folder}: {', '.join(missing)}")
+        raise ReportError(
+            f"notebook tidak ditemukan di {folder}: {', '.join(missing)}",
+            f"notebook(s) not found in {folder}: {', '.join(missing)}",
+            field="notebooks",
+        )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     results = []

@@ -249,7 +249,7 @@ def test_the_button_is_enabled_again_after_an_error(store, case_id, monkeypatch)
     view = _all_ticked(store, case_id)
 
     def refused(*args, **kwargs):
-        raise RecordError("stage: ditolak / stage: refused")
+        raise RecordError("stage: ditolak", "stage: refused", field="stage")
 
     monkeypatch.setattr(store, "enter_stage", refused)
     assert view.move_next() is False

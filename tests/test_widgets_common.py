@@ -19,7 +19,7 @@ def test_esc_escapes_markup_and_quotes() -> None:
 
 
 def test_split_message_of_store_input_error() -> None:
-    exc = RecordError("office: tidak boleh kosong / office: must not be empty")
+    exc = RecordError("office: tidak boleh kosong", "office: must not be empty", field="office")
     assert c.split_message(exc) == (
         "office",
         "office: tidak boleh kosong",
@@ -44,10 +44,10 @@ def test_message_html_puts_current_language_first_and_escapes() -> None:
 
 def test_feedback_routes_errors_to_their_field() -> None:
     fb = c.Feedback(("office", "reason", "client_agreed"), aliases={"at": "office"})
-    assert fb.show(RecordError("reason: kosong / reason: empty")) == "reason"
+    assert fb.show(RecordError("reason: kosong", "reason: empty", field="reason")) == "reason"
     assert "kosong" in fb["reason"].value and "empty" in fb["reason"].value
     fb.clear()
-    assert fb.show(RecordError("at: besok / at: tomorrow")) == "office"
+    assert fb.show(RecordError("at: besok", "at: tomorrow", field="at")) == "office"
     fb.clear()
     rule = PracticeRuleError("setuju?", "agreed?", rule="amendment_without_agreement")
     assert fb.show(rule) == "client_agreed"

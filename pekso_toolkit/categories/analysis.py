@@ -46,13 +46,14 @@ _UNCATEGORISED = ("Belum dikategorikan", "Not categorised")
 
 
 def _require(
-    frame: pd.DataFrame, columns: Iterable[str], what: str, error: type[Exception]
+    frame: pd.DataFrame, columns: Iterable[str], what: str, error: type[PeksoError]
 ) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise error(
-            f"kolom {missing} tidak ada di {what} / {what} has no column(s) {missing}; "
-            f"columns present: {list(frame.columns)}"
+            f"kolom {missing} tidak ada di {what}; kolom yang ada: {list(frame.columns)}",
+            f"{what} has no column(s) {missing}; columns present: {list(frame.columns)}",
+            field=what,
         )
 
 
@@ -221,9 +222,9 @@ def scope_coverage(
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise PeksoError(
-            f"baris {row}: scope {problems['scope'].iloc[row]!r} harus 'in', 'out' atau kosong / "
+            f"baris {row}: scope {problems['scope'].iloc[row]!r} harus 'in', 'out' atau kosong",
             f"row {row}: scope {problems['scope'].iloc[row]!r} must be 'in', 'out' or missing "
-            "(not decided)"
+            "(not decided)",
         )
     case_id = problems["case_id"].astype("string").reset_index(drop=True)
     if "referred_to" in problems.columns:
@@ -345,8 +346,8 @@ def join_categories(
     if category not in out.columns:
         if cases is None:
             raise TaxonomyError(
-                f"stays tidak punya kolom '{category}'; berikan cases / stays have no "
-                f"'{category}' column; pass cases with '{case}' and '{category}'"
+                f"stays tidak punya kolom '{category}'; berikan cases",
+                f"stays have no '{category}' column; pass cases with '{case}' and '{category}'",
             )
         _require(out, [case], "stays", TaxonomyError)
         _require(cases, [case, category], "cases", TaxonomyError)
@@ -367,8 +368,8 @@ def _one_category_per_case(
 ) -> dict[str, str]:
     if multiple not in ("primary", "first", "error"):
         raise TaxonomyError(
-            f"multiple harus 'primary', 'first' atau 'error' / multiple must be 'primary', "
-            f"'first' or 'error', not {multiple!r}"
+            "multiple harus 'primary', 'first' atau 'error'",
+            f"multiple must be 'primary', 'first' or 'error', not {multiple!r}",
         )
     rows = cases[cases[category].notna()]
     keys = rows[case].astype("string")
@@ -377,9 +378,10 @@ def _one_category_per_case(
         several = n_distinct[n_distinct > 1]
         if len(several):
             raise TaxonomyError(
-                f"kasus '{several.index[0]}' punya {int(several.iloc[0])} kategori / case "
+                f"kasus '{several.index[0]}' punya {int(several.iloc[0])} kategori",
+                "case "
                 f"'{several.index[0]}' has {int(several.iloc[0])} categories; pass one row per "
-                "case or multiple='primary'"
+                "case or multiple='primary'",
             )
     chosen = rows.groupby(keys, sort=False)[category].first()
     if multiple == "primary" and "scope" in rows.columns:

@@ -47,7 +47,7 @@ def load_yaml(text: str) -> Any:
 
 
 def _error(message_id: str, message_en: str) -> TaxonomyError:
-    return TaxonomyError(f"{message_id} / {message_en}")
+    return TaxonomyError(message_id, message_en)
 
 
 class FrozenMap(Mapping[Any, Any]):

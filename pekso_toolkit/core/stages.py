@@ -147,7 +147,10 @@ class StageModel:
 
     def __post_init__(self) -> None:
         if not self.stages:
-            raise StageModelError("the stage model has no stages; list at least one under 'stages'")
+            raise StageModelError(
+                "model tahapan tidak punya tahap; cantumkan paling sedikit satu di bawah 'stages'",
+                "the stage model has no stages; list at least one under 'stages'",
+            )
         # a stage's order is its position in the model, however the stages were built
         ordered = tuple(
             s if s.order == i else dataclasses.replace(s, order=i)
@@ -159,27 +162,37 @@ class StageModel:
         for stage in self.stages:
             if stage.id in by_id:
                 raise StageModelError(
-                    f"stage id {stage.id!r} appears twice; stage ids must be unique"
+                    f"id tahap {stage.id!r} muncul dua kali; id tahap harus unik",
+                    f"stage id {stage.id!r} appears twice; stage ids must be unique",
                 )
             by_id[stage.id] = stage
             for item in stage.checklist:
                 if item.id in items:
                     first = items[item.id][0].id
-                    where = (
-                        f"twice in stage {stage.id!r}"
-                        if first == stage.id
-                        else f"in stage {first!r} and in stage {stage.id!r}"
-                    )
+                    if first == stage.id:
+                        where_id = f"dua kali di tahap {stage.id!r}"
+                        where = f"twice in stage {stage.id!r}"
+                    else:
+                        where_id = f"di tahap {first!r} dan di tahap {stage.id!r}"
+                        where = f"in stage {first!r} and in stage {stage.id!r}"
                     raise StageModelError(
+                        f"id butir daftar periksa {item.id!r} muncul {where_id}; id butir harus "
+                        "unik dalam model",
                         f"checklist item id {item.id!r} appears {where}; "
-                        "item ids must be unique in the model"
+                        "item ids must be unique in the model",
                     )
                 items[item.id] = (stage, item)
         kinds = [s.kind for s in self.stages]
         if kinds.count("closed") > 1 or kinds.count("reopened") > 1:
-            raise StageModelError("a stage model has at most one 'closed' and one 'reopened' state")
+            raise StageModelError(
+                "model tahapan punya paling banyak satu keadaan 'closed' dan satu 'reopened'",
+                "a stage model has at most one 'closed' and one 'reopened' state",
+            )
         if "stage" not in kinds:
-            raise StageModelError("the stage model needs at least one helping stage (kind: stage)")
+            raise StageModelError(
+                "model tahapan perlu paling sedikit satu tahap pertolongan (kind: stage)",
+                "the stage model needs at least one helping stage (kind: stage)",
+            )
         # name -> (stage id, how it matched); ids win over labels, labels over aliases
         names: dict[str, tuple[str, str]] = {}
         for how, getter in (
@@ -193,8 +206,10 @@ class StageModel:
                     if key in names and names[key][0] != stage.id:
                         if names[key][1] == how:
                             raise StageModelError(
+                                f"nama {raw!r} menunjuk dua tahap ({names[key][0]!r} dan "
+                                f"{stage.id!r}); hapus dari salah satunya",
                                 f"the name {raw!r} points to two stages ({names[key][0]!r} and "
-                                f"{stage.id!r}); remove it from one of them"
+                                f"{stage.id!r}); remove it from one of them",
                             )
                         continue
                     names.setdefault(key, (stage.id, how))
@@ -221,36 +236,63 @@ class StageModel:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise StageModelError(f"stage model file not found: {path}") from None
+            raise StageModelError(
+                f"berkas model tahapan tidak ditemukan: {path}",
+                f"stage model file not found: {path}",
+                field="path",
+            ) from None
         except UnicodeDecodeError:
-            raise StageModelError(f"{path}: save the stage model file as UTF-8 text") from None
+            raise StageModelError(
+                f"{path}: simpan berkas model tahapan sebagai teks UTF-8",
+                f"{path}: save the stage model file as UTF-8 text",
+                field="path",
+            ) from None
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise StageModelError(f"{path}: not valid YAML ({exc})") from None
+            raise StageModelError(
+                f"{path}: bukan YAML yang sah ({exc})", f"{path}: not valid YAML ({exc})"
+            ) from None
         try:
             return cls.from_dict(data)
         except StageModelError as exc:
-            raise StageModelError(f"{path}: {exc}") from None
+            raise StageModelError(
+                f"{path}: {exc.message_id}", f"{path}: {exc.message_en}", field=exc.field
+            ) from None
 
     @classmethod
     def from_dict(cls, data: Any) -> StageModel:
         """Build a model from a mapping of the YAML layout (see :meth:`from_file`)."""
         if not isinstance(data, Mapping):
-            raise StageModelError("the stage model must be a mapping with a 'stages' list")
+            raise StageModelError(
+                "model tahapan harus berupa pemetaan (mapping) dengan daftar 'stages'",
+                "the stage model must be a mapping with a 'stages' list",
+            )
         unknown = set(data) - _MODEL_KEYS
         if unknown:
             raise StageModelError(
-                f"unknown key(s) {sorted(unknown)} at the top level; allowed: {sorted(_MODEL_KEYS)}"
+                f"kunci {sorted(unknown)} tidak dikenal di tingkat atas; yang boleh: "
+                f"{sorted(_MODEL_KEYS)}",
+                f"unknown key(s) {sorted(unknown)} at the top level; allowed: "
+                f"{sorted(_MODEL_KEYS)}",
             )
         raw_stages = data.get("stages")
         if not raw_stages:
-            raise StageModelError("the stage list is empty; list the stages under 'stages'")
+            raise StageModelError(
+                "daftar tahap kosong; cantumkan tahap-tahapnya di bawah 'stages'",
+                "the stage list is empty; list the stages under 'stages'",
+            )
         if not isinstance(raw_stages, list):
-            raise StageModelError("'stages' must be a list of stages")
+            raise StageModelError(
+                "'stages' harus berupa daftar tahap", "'stages' must be a list of stages"
+            )
         unit = data.get("target_unit", "calendar")
         if unit not in ("calendar", "working"):
-            raise StageModelError(f"target_unit must be 'calendar' or 'working', not {unit!r}")
+            raise StageModelError(
+                f"target_unit harus 'calendar' atau 'working', bukan {unit!r}",
+                f"target_unit must be 'calendar' or 'working', not {unit!r}",
+                field="target_unit",
+            )
         stages = tuple(_stage_from_dict(raw, i) for i, raw in enumerate(raw_stages))
         return cls(name=str(data.get("name", "custom")), stages=stages, target_unit=unit)
 
@@ -291,7 +333,11 @@ class StageModel:
             return self._by_id[stage_id]
         except KeyError:
             raise StageModelError(
-                f"stage {stage_id!r} is not in the stage model; known stages: {', '.join(self.ids)}"
+                f"tahap {stage_id!r} tidak ada di model tahapan; tahap yang dikenal: "
+                f"{', '.join(self.ids)}",
+                f"stage {stage_id!r} is not in the stage model; known stages: "
+                f"{', '.join(self.ids)}",
+                field="stage",
             ) from None
 
     def __contains__(self, stage_id: object) -> bool:
@@ -330,8 +376,11 @@ class StageModel:
             return self._items[item_id]
         except KeyError:
             raise StageModelError(
+                f"butir daftar periksa {item_id!r} tidak ada di model tahapan; lihat "
+                "StageModel.checklist_frame() untuk butir yang dikenal",
                 f"checklist item {item_id!r} is not in the stage model; see "
-                "StageModel.checklist_frame() for the known items"
+                "StageModel.checklist_frame() for the known items",
+                field="item_id",
             ) from None
 
     def has_item(self, item_id: str) -> bool:
@@ -406,48 +455,69 @@ class StageModel:
         )
 
 
-def _labels(raw: Any, where: str) -> tuple[str, str]:
+#: Where a problem is in a stage-model file: (Bahasa Indonesia, English).
+_Where = tuple[str, str]
+
+
+def _invalid(where: _Where, message_id: str, message_en: str) -> StageModelError:
+    return StageModelError(f"{where[0]}: {message_id}", f"{where[1]}: {message_en}")
+
+
+def _labels(raw: Any, where: _Where) -> tuple[str, str]:
     if isinstance(raw, str):
         return raw, raw
     if not isinstance(raw, Mapping) or not ({"id", "en"} & set(raw)):
-        raise StageModelError(f"{where}: 'label' must be text or a mapping with 'id' and 'en'")
+        raise _invalid(
+            where,
+            "'label' harus berupa teks atau pemetaan dengan 'id' dan 'en'",
+            "'label' must be text or a mapping with 'id' and 'en'",
+        )
     label_id = str(raw.get("id") or raw.get("en"))
     return label_id, str(raw.get("en") or label_id)
 
 
 def _stage_from_dict(raw: Any, position: int) -> Stage:
-    where = f"stage #{position + 1}"
+    where = (f"tahap #{position + 1}", f"stage #{position + 1}")
     if not isinstance(raw, Mapping):
-        raise StageModelError(f"{where}: each stage must be a mapping with at least an 'id'")
+        raise _invalid(
+            where,
+            "setiap tahap harus berupa pemetaan dengan paling sedikit 'id'",
+            "each stage must be a mapping with at least an 'id'",
+        )
     unknown = set(raw) - _STAGE_KEYS
     if unknown:
-        raise StageModelError(
-            f"{where} ({raw.get('id')!r}): unknown key(s) {sorted(unknown)}; "
-            f"allowed: {sorted(_STAGE_KEYS)}"
+        raise _invalid(
+            (f"{where[0]} ({raw.get('id')!r})", f"{where[1]} ({raw.get('id')!r})"),
+            f"kunci {sorted(unknown)} tidak dikenal; yang boleh: {sorted(_STAGE_KEYS)}",
+            f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_STAGE_KEYS)}",
         )
     stage_id = raw.get("id")
     if not isinstance(stage_id, str) or not _ID_RE.match(stage_id):
-        raise StageModelError(
-            f"{where}: id {stage_id!r} must be lower-case letters, digits and '_' (e.g. 'asesmen')"
+        raise _invalid(
+            where,
+            f"id {stage_id!r} harus huruf kecil, angka dan '_' (mis. 'asesmen')",
+            f"id {stage_id!r} must be lower-case letters, digits and '_' (e.g. 'asesmen')",
         )
-    where = f"stage {stage_id!r}"
+    where = (f"tahap {stage_id!r}", f"stage {stage_id!r}")
     label_id, label_en = _labels(raw.get("label", stage_id), where)
     kind = raw.get("kind", "stage")
     if kind not in ("stage", "closed", "reopened"):
-        raise StageModelError(f"{where}: kind must be stage, closed or reopened, not {kind!r}")
-    target = raw.get("target_days")
-    if target is not None:
-        if isinstance(target, bool) or not isinstance(target, int | float):
-            raise StageModelError(f"{where}: target_days must be a number of days, not {target!r}")
-        if not math.isfinite(target) or target <= 0:
-            raise StageModelError(f"{where}: target_days must be a positive number, not {target!r}")
-        target = float(target)
+        raise _invalid(
+            where,
+            f"kind harus stage, closed atau reopened, bukan {kind!r}",
+            f"kind must be stage, closed or reopened, not {kind!r}",
+        )
+    target = _target_days(raw.get("target_days"), where)
     aliases = raw.get("aliases") or []
     if not isinstance(aliases, list):
-        raise StageModelError(f"{where}: 'aliases' must be a list of names")
+        raise _invalid(
+            where, "'aliases' harus berupa daftar nama", "'aliases' must be a list of names"
+        )
     checklist = raw.get("checklist") or []
     if not isinstance(checklist, list):
-        raise StageModelError(f"{where}: 'checklist' must be a list of items")
+        raise _invalid(
+            where, "'checklist' harus berupa daftar butir", "'checklist' must be a list of items"
+        )
     return Stage(
         id=stage_id,
         label_id=label_id,
@@ -461,29 +531,54 @@ def _stage_from_dict(raw: Any, position: int) -> Stage:
     )
 
 
-def _item_from_dict(raw: Any, where: str) -> ChecklistItem:
+def _target_days(target: Any, where: _Where) -> float | None:
+    if target is None:
+        return None
+    if isinstance(target, bool) or not isinstance(target, int | float):
+        raise _invalid(
+            where,
+            f"target_days harus berupa jumlah hari, bukan {target!r}",
+            f"target_days must be a number of days, not {target!r}",
+        )
+    if not math.isfinite(target) or target <= 0:
+        raise _invalid(
+            where,
+            f"target_days harus bilangan positif, bukan {target!r}",
+            f"target_days must be a positive number, not {target!r}",
+        )
+    return float(target)
+
+
+def _item_from_dict(raw: Any, where: _Where) -> ChecklistItem:
     if not isinstance(raw, Mapping):
-        raise StageModelError(
-            f"{where}: each checklist item must be a mapping with 'id' and 'label'"
+        raise _invalid(
+            where,
+            "setiap butir daftar periksa harus berupa pemetaan dengan 'id' dan 'label'",
+            "each checklist item must be a mapping with 'id' and 'label'",
         )
     unknown = set(raw) - _ITEM_KEYS
     if unknown:
-        raise StageModelError(
-            f"{where}, item {raw.get('id')!r}: unknown key(s) {sorted(unknown)}; "
-            f"allowed: {sorted(_ITEM_KEYS)}"
+        raise _invalid(
+            (f"{where[0]}, butir {raw.get('id')!r}", f"{where[1]}, item {raw.get('id')!r}"),
+            f"kunci {sorted(unknown)} tidak dikenal; yang boleh: {sorted(_ITEM_KEYS)}",
+            f"unknown key(s) {sorted(unknown)}; allowed: {sorted(_ITEM_KEYS)}",
         )
     item_id = raw.get("id")
     if not isinstance(item_id, str) or not _ID_RE.match(item_id):
-        raise StageModelError(
-            f"{where}: checklist item id {item_id!r} must be like 'kontrak_layanan'"
+        raise _invalid(
+            where,
+            f"id butir daftar periksa {item_id!r} harus seperti 'kontrak_layanan'",
+            f"checklist item id {item_id!r} must be like 'kontrak_layanan'",
         )
+    at_item = (f"{where[0]}, butir {item_id!r}", f"{where[1]}, item {item_id!r}")
     forgotten = raw.get("forgotten")
     if forgotten is not None and forgotten not in FORGOTTEN:
-        raise StageModelError(
-            f"{where}, item {item_id!r}: forgotten must be one of {sorted(FORGOTTEN)}, "
-            f"not {forgotten!r}"
+        raise _invalid(
+            at_item,
+            f"forgotten harus salah satu dari {sorted(FORGOTTEN)}, bukan {forgotten!r}",
+            f"forgotten must be one of {sorted(FORGOTTEN)}, not {forgotten!r}",
         )
-    label_id, label_en = _labels(raw.get("label", item_id), f"{where}, item {item_id!r}")
+    label_id, label_en = _labels(raw.get("label", item_id), at_item)
     return ChecklistItem(
         id=item_id,
         label_id=label_id,

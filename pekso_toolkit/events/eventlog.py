@@ -262,14 +262,24 @@ class LoadReport:
         rejected = self.rejected
         if rejected.empty:
             return
-        lines = [
-            f"row {r.row}: {_reason_text(r.reason, 'en')} ({r.detail})"
-            for r in rejected.head(10).itertuples()
-        ]
-        more = f"\n… and {len(rejected) - 10} more" if len(rejected) > 10 else ""
+        first = rejected.head(10)
+
+        def listed(lang: str, row: str, more: str) -> str:
+            lines = [
+                f"{row} {r.row}: {_reason_text(r.reason, lang)} ({r.detail})"
+                for r in first.itertuples()
+            ]
+            rest = f"\n… {more.format(len(rejected) - 10)}" if len(rejected) > 10 else ""
+            return "\n".join(lines) + rest
+
+        where_id = f" di {self.source}" if self.source else ""
+        where_en = f" in {self.source}" if self.source else ""
         raise EventLogError(
-            f"{len(rejected)} of {self.n_read} rows were rejected"
-            f"{' in ' + self.source if self.source else ''}:\n" + "\n".join(lines) + more
+            f"{len(rejected)} dari {self.n_read} baris ditolak{where_id}:\n"
+            + listed("id", "baris", "dan {} lagi"),
+            f"{len(rejected)} of {self.n_read} rows were rejected{where_en}:\n"
+            + listed("en", "row", "and {} more"),
+            row=int(first["row"].iloc[0]),
         )
 
     def __repr__(self) -> str:
@@ -569,23 +579,39 @@ def _checked_events(frame: pd.DataFrame, model: StageModel, tz: str) -> pd.DataF
     missing = [c for c in ("case_id", "stage", "timestamp") if c not in frame.columns]
     if missing:
         raise EventLogError(
+            f"tabel kejadian tidak punya kolom {missing}; perlu case_id, stage dan timestamp "
+            "(baca ekspor dengan pk.load_events(..., case=, stage=, timestamp=))",
             f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp "
-            "(load exports with pk.load_events(..., case=, stage=, timestamp=))"
+            "(load exports with pk.load_events(..., case=, stage=, timestamp=))",
         )
     stage = frame["stage"]
     if stage.dtype != model.dtype:
         stage = stage.astype("string").astype(model.dtype)
         frame = frame.assign(stage=stage)
-    for column, what in (
-        ("case_id", "the case id is missing; every event needs a case"),
-        ("stage", "the stage is missing or not in the stage model; known stages: "),
-        ("timestamp", "the timestamp is missing; every event needs a time"),
+    for column, what_id, what in (
+        (
+            "case_id",
+            "nomor kasus kosong; setiap kejadian perlu kasus",
+            "the case id is missing; every event needs a case",
+        ),
+        (
+            "stage",
+            "tahap kosong atau tidak ada di model tahapan; tahap yang dikenal: ",
+            "the stage is missing or not in the stage model; known stages: ",
+        ),
+        (
+            "timestamp",
+            "waktu kosong; setiap kejadian perlu waktu",
+            "the timestamp is missing; every event needs a time",
+        ),
     ):
         absent = frame[column].isna().to_numpy()
         if absent.any():
             row = int(np.flatnonzero(absent)[0])
             known = ", ".join(model.ids) if column == "stage" else ""
-            raise EventLogError(f"row {row}: {what}{known}")
+            raise EventLogError(
+                f"baris {row}: {what_id}{known}", f"row {row}: {what}{known}", field=column
+            )
     return canonical_ids_and_times(frame, tz)
 
 
@@ -624,6 +650,33 @@ def _closure_violations(
 
 
 # ---------------------------------------------------------------------------------------- main
+def _check_stage_map(stage_map: Mapping[str, str] | None, model: StageModel) -> None:
+    """Refuse a ``stage_map`` pointing to stages the model does not have."""
+    wrong = {k: v for k, v in (stage_map or {}).items() if v not in model}
+    if wrong:
+        raise EventLogError(
+            f"stage_map menunjuk tahap yang tidak ada di model tahapan: {wrong}; "
+            f"pakai salah satu: {', '.join(model.ids)}",
+            f"stage_map points to stage(s) not in the stage model: {wrong}; "
+            f"use one of: {', '.join(model.ids)}",
+            field="stage_map",
+        )
+
+
+def _refuse_empty(frame: pd.DataFrame, source_name: str, *, columns: bool) -> None:
+    """Refuse a table without columns (``columns=True``) or without rows."""
+    if columns and len(frame.columns) == 0:
+        raise EventLogError(
+            f"{source_name}: tabel tidak punya kolom; apakah berkasnya kosong?",
+            f"{source_name}: the table has no columns; is the file empty?",
+        )
+    if not columns and len(frame) == 0:
+        raise EventLogError(
+            f"{source_name}: tabel punya nama kolom tetapi tanpa baris; ekspor ulang datanya",
+            f"{source_name}: the table has column names but no rows; export the data again",
+        )
+
+
 def load_events(
     source: pd.DataFrame | str | Path,
     *,
@@ -677,13 +730,7 @@ def load_events(
         columns); the message says what to fix.
     """
     model = model or StageModel.default()
-    if stage_map is not None:
-        wrong = {k: v for k, v in stage_map.items() if v not in model}
-        if wrong:
-            raise EventLogError(
-                f"stage_map points to stage(s) not in the stage model: {wrong}; "
-                f"use one of: {', '.join(model.ids)}"
-            )
+    _check_stage_map(stage_map, model)
     try:
         tz = resolve_tz(tz)
     except TimeValueError as exc:
@@ -694,15 +741,11 @@ def load_events(
         case = XES_COLUMNS["case"] if case == "case_id" else case
         stage = XES_COLUMNS["stage"] if stage == "stage" else stage
         timestamp = XES_COLUMNS["timestamp"] if timestamp == "timestamp" else timestamp
-    if len(frame.columns) == 0:
-        raise EventLogError(f"{source_name}: the table has no columns; is the file empty?")
+    _refuse_empty(frame, source_name, columns=True)
     case_col = resolve_column(frame, case, "case", source_name)
     stage_col = resolve_column(frame, stage, "stage", source_name)
     ts_col = resolve_column(frame, timestamp, "timestamp", source_name)
-    if len(frame) == 0:
-        raise EventLogError(
-            f"{source_name}: the table has column names but no rows; export the data again"
-        )
+    _refuse_empty(frame, source_name, columns=False)
     n = len(frame)
     row_labels = frame.index.to_numpy()
     frame.index = pd.RangeIndex(n)  # work by position: the labels may repeat

@@ -81,7 +81,10 @@ def read_xes(path: str | Path) -> pd.DataFrame:
                         rows.append({**trace_attrs, **ev})
                     elem.clear()
     except (ET.ParseError, OSError, EOFError) as exc:
-        raise EventLogError(f"{path}: not a readable XES file ({exc})") from None
+        raise EventLogError(
+            f"{path}: bukan berkas XES yang bisa dibaca ({exc})",
+            f"{path}: not a readable XES file ({exc})",
+        ) from None
     if outside:
         line = _xes_event_line(path, opener, outside)
         where = f"line {line}" if line else f"event {outside}"
@@ -93,7 +96,10 @@ def read_xes(path: str | Path) -> pd.DataFrame:
             row=line,
         )
     if not rows:
-        raise EventLogError(f"{path}: the XES file holds no events inside <trace> elements")
+        raise EventLogError(
+            f"{path}: berkas XES tidak memuat kejadian di dalam elemen <trace>",
+            f"{path}: the XES file holds no events inside <trace> elements",
+        )
     return pd.DataFrame(rows)
 
 
@@ -144,7 +150,11 @@ def _decode_lines(
         try:
             text = raw.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise EventLogError(f"{path}: cannot decode as {encoding!r} ({exc})") from None
+            raise EventLogError(
+                f"{path}: tidak bisa dibaca dengan encoding {encoding!r} ({exc})",
+                f"{path}: cannot decode as {encoding!r} ({exc})",
+                field="encoding",
+            ) from None
         lines = _text_lines(text)
         return lines, [""] * len(lines)
     try:
@@ -208,7 +218,10 @@ def _read_csv(path: Path, encoding: str | None, notes: list[str], flags: RowFlag
     """
     raw = path.read_bytes()
     if not raw.strip():
-        raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
+        raise EventLogError(
+            f"{path}: berkas kosong; ekspor ulang datanya beserta barisnya",
+            f"{path}: the file is empty; export the data again with its rows",
+        )
     lines, kinds = _decode_lines(raw, path, encoding, notes)
     sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter("".join(lines[:2000])[:65536])
     if sep != ",":
@@ -303,14 +316,23 @@ def read_source(
         return source.copy(), "DataFrame", notes, flags
     if not isinstance(source, str | Path):
         raise EventLogError(
+            "source harus DataFrame atau path berkas .csv, .xlsx, .parquet atau .xes, bukan "
+            f"{type(source).__name__}",
             f"source must be a DataFrame or a path to a .csv, .xlsx, .parquet or .xes file, "
-            f"not {type(source).__name__}"
+            f"not {type(source).__name__}",
+            field="source",
         )
     path = Path(source)
     if not path.exists():
-        raise EventLogError(f"file not found: {path}")
+        raise EventLogError(
+            f"berkas tidak ditemukan: {path}", f"file not found: {path}", field="source"
+        )
     if path.is_dir():
-        raise EventLogError(f"{path} is a folder; give the path of the export file")
+        raise EventLogError(
+            f"{path} adalah folder; berikan path berkas ekspornya",
+            f"{path} is a folder; give the path of the export file",
+            field="source",
+        )
     name = path.name.lower()
     if name.endswith((".xes", ".xes.gz")):
         frame = read_xes(path)
@@ -319,13 +341,22 @@ def read_source(
         frame = _read_csv(path, encoding, notes, flags)
     elif name.endswith((".xlsx", ".xlsm", ".xls")):
         if path.stat().st_size == 0:
-            raise EventLogError(f"{path}: the file is empty; export the data again with its rows")
+            raise EventLogError(
+                f"{path}: berkas kosong; ekspor ulang datanya beserta barisnya",
+                f"{path}: the file is empty; export the data again with its rows",
+            )
         try:
             frame = pd.read_excel(path, sheet_name=sheet_name, dtype=object, header=None)
         except (ValueError, OSError, KeyError) as exc:
-            raise EventLogError(f"{path}: cannot read the Excel file ({exc})") from None
+            raise EventLogError(
+                f"{path}: berkas Excel tidak bisa dibaca ({exc})",
+                f"{path}: cannot read the Excel file ({exc})",
+            ) from None
         if len(frame) == 0:
-            raise EventLogError(f"{path}: the sheet is empty; export the data again with its rows")
+            raise EventLogError(
+                f"{path}: lembar kerjanya kosong; ekspor ulang datanya beserta barisnya",
+                f"{path}: the sheet is empty; export the data again with its rows",
+            )
         # the header is read here, not by pandas, which would rename duplicates to 'x.1'
         columns = [
             f"Unnamed: {i}" if pd.isna(v) else v for i, v in enumerate(frame.iloc[0].tolist())
@@ -337,12 +368,19 @@ def read_source(
         try:
             frame = pd.read_parquet(path)
         except (OSError, ValueError) as exc:
-            raise EventLogError(f"{path}: cannot read the parquet file ({exc})") from None
+            raise EventLogError(
+                f"{path}: berkas parquet tidak bisa dibaca ({exc})",
+                f"{path}: cannot read the parquet file ({exc})",
+            ) from None
         frame.index = pd.RangeIndex(1, 1 + len(frame))
         refuse_duplicates(list(frame.columns), str(path))
     else:
         raise EventLogError(
-            f"{path}: unknown file type {path.suffix!r}; use .csv, .xlsx, .parquet, .xes or .xes.gz"
+            f"{path}: jenis berkas {path.suffix!r} tidak dikenal; pakai .csv, .xlsx, .parquet, "
+            ".xes atau .xes.gz",
+            f"{path}: unknown file type {path.suffix!r}; use .csv, .xlsx, .parquet, .xes or "
+            ".xes.gz",
+            field="source",
         )
     return frame, str(path), notes, flags
 
@@ -354,9 +392,14 @@ def resolve_column(frame: pd.DataFrame, wanted: str, role: str, source: str) -> 
     if normalise_name(wanted) in folded:
         return str(folded[normalise_name(wanted)])
     close = difflib.get_close_matches(wanted, [str(c) for c in frame.columns], n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    names = ", ".join(repr(str(c)) for c in frame.columns)
+    guess = ", ".join(repr(c) for c in close)
+    hint_id = f" Mungkin maksudnya {guess}?" if close else ""
+    hint = f" Did you mean {guess}?" if close else ""
     raise EventLogError(
-        f"{source}: no column {wanted!r} for the {role}. The columns are: "
-        f"{', '.join(repr(str(c)) for c in frame.columns)}.{hint} "
-        f"Pass {role}='<column name>' to load_events."
+        f"{source}: tidak ada kolom {wanted!r} untuk {role}. Kolom yang ada: {names}.{hint_id} "
+        f"Berikan {role}='<nama kolom>' ke load_events.",
+        f"{source}: no column {wanted!r} for the {role}. The columns are: {names}.{hint} "
+        f"Pass {role}='<column name>' to load_events.",
+        field=role,
     )

@@ -105,6 +105,25 @@ def _model_of(data: Any, model: StageModel | None) -> StageModel:
     return StageModel.default()
 
 
+def _draw_stage_boxes(ax: Axes, model: StageModel, x_of: dict[str, float]) -> None:
+    """One labelled box per stage or state of the model, at its x position."""
+    for sid, x in x_of.items():
+        stage = model.stage(sid)
+        face = "#f2f2f2" if stage.kind == "stage" else "#e0e0e0"
+        box = FancyBboxPatch(
+            (x - _BOX_W / 2, -_BOX_H / 2),
+            _BOX_W,
+            _BOX_H,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            fc=face,
+            ec="#333333",
+            lw=1.0,
+            zorder=3,
+        )
+        ax.add_patch(box)
+        ax.text(x, 0, _wrap(model.label(sid)), ha="center", va="center", fontsize=8, zorder=5)
+
+
 def plot_process_map(
     data: Any,
     *,
@@ -243,30 +262,7 @@ def plot_process_map(
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
         )
 
-    for sid in ids:
-        stage = model.stage(sid)
-        face = "#f2f2f2" if stage.kind == "stage" else "#e0e0e0"
-        box = FancyBboxPatch(
-            (x_of[sid] - _BOX_W / 2, -_BOX_H / 2),
-            _BOX_W,
-            _BOX_H,
-            boxstyle="round,pad=0.02,rounding_size=0.08",
-            fc=face,
-            ec="#333333",
-            lw=1.0,
-            zorder=3,
-        )
-        ax.add_patch(box)
-        ax.text(
-            x_of[sid],
-            0,
-            _wrap(model.label(sid)),
-            ha="center",
-            va="center",
-            fontsize=8,
-            zorder=5,
-        )
-
+    _draw_stage_boxes(ax, model, x_of)
     ax.set_xlim(-0.6, n_nodes - 0.4)
     ax.set_ylim(-depth, used_above)
     ax.axis("off")

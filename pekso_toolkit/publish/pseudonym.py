@@ -28,6 +28,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from pekso_toolkit.core.errors import AnalysisError
+
 __all__ = ["canonical_text", "pseudonym", "pseudonymise"]
 
 _WHOLE_TEXT = re.compile(r"(-?\d+)\.0+")
@@ -39,14 +41,16 @@ def _key_bytes(key: object) -> bytes:
     elif isinstance(key, bytes | bytearray):
         raw = bytes(key)
     else:
-        raise ValueError(
-            "key: kunci rahasia harus berupa teks atau bytes / key: the secret key must be text "
-            f"or bytes, not {type(key).__name__}"
+        raise AnalysisError(
+            f"key: kunci rahasia harus berupa teks atau bytes, bukan {type(key).__name__}",
+            f"key: the secret key must be text or bytes, not {type(key).__name__}",
+            field="key",
         )
     if not raw:
-        raise ValueError(
-            "key: kunci rahasia tidak boleh kosong; simpan kunci di luar data / "
-            "key: the secret key must not be empty; keep the key apart from the data"
+        raise AnalysisError(
+            "key: kunci rahasia tidak boleh kosong; simpan kunci di luar data",
+            "key: the secret key must not be empty; keep the key apart from the data",
+            field="key",
         )
     return raw
 
@@ -103,8 +107,10 @@ def pseudonym(value: object, *, key: str | bytes, prefix: str = "ps_", length: i
     """
     text = canonical_text(value)
     if text is None:
-        raise ValueError(
-            "value: nilai kosong tidak punya nama samaran / value: a missing value has no pseudonym"
+        raise AnalysisError(
+            "value: nilai kosong tidak punya nama samaran",
+            "value: a missing value has no pseudonym",
+            field="value",
         )
     return _digest(_key_bytes(key), text, prefix, length)
 
@@ -157,9 +163,10 @@ def pseudonymise(
     names = [columns] if isinstance(columns, str) else list(columns)
     missing = [c for c in names if c not in table.columns]
     if missing:
-        raise ValueError(
-            f"columns: {missing} tidak ada di tabel / {missing} are not columns of the table; "
-            f"columns: {list(table.columns)}"
+        raise AnalysisError(
+            f"columns: {missing} tidak ada di tabel; kolom yang ada: {list(table.columns)}",
+            f"columns: {missing} are not columns of the table; columns: {list(table.columns)}",
+            field="columns",
         )
     out = table.copy()
     for col in names:

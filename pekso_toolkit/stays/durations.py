@@ -97,8 +97,10 @@ def events_and_model(
     missing = [c for c in _CORE if c not in frame.columns]
     if missing:
         raise EventLogError(
+            f"tabel kejadian tidak punya kolom {missing}; perlu case_id, stage dan timestamp "
+            "(baca ekspor dengan pk.load_events(..., case=, stage=, timestamp=))",
             f"the event table lacks column(s) {missing}; it needs case_id, stage and timestamp "
-            "(load exports with pk.load_events(..., case=, stage=, timestamp=))"
+            "(load exports with pk.load_events(..., case=, stage=, timestamp=))",
         )
     dtype = model.dtype
     stage = frame["stage"]
@@ -109,15 +111,31 @@ def events_and_model(
         if bad.any() or stage.isna().any():
             row = int(np.flatnonzero(bad.to_numpy() | stage.isna().to_numpy())[0])
             raise EventLogError(
+                f"baris {row}: tahap {stage.iloc[row]!r} tidak ada di model tahapan; tahap yang "
+                f"dikenal: {', '.join(model.ids)} (petakan nama lain dengan "
+                "load_events(..., stage_map=...))",
                 f"row {row}: stage {stage.iloc[row]!r} is not in the stage model; known stages: "
-                f"{', '.join(model.ids)} (map other names with load_events(..., stage_map=...))"
+                f"{', '.join(model.ids)} (map other names with load_events(..., stage_map=...))",
+                field="stage",
             )
         frame = frame.assign(stage=coded)
     frame = canonical_ids_and_times(frame, tz)
     if frame["timestamp"].isna().any():
         row = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0])
-        raise EventLogError(f"row {row}: the timestamp is missing; every event needs a time")
+        raise EventLogError(
+            f"baris {row}: waktu kosong; setiap kejadian perlu waktu",
+            f"row {row}: the timestamp is missing; every event needs a time",
+            field="timestamp",
+        )
     return frame, model
+
+
+def _carry_error(unknown: list[str]) -> EventLogError:
+    return EventLogError(
+        f"carry: kolom {unknown} tidak ada di tabel kejadian",
+        f"carry: column(s) {unknown} are not in the event table",
+        field="carry",
+    )
 
 
 def _ns(series: pd.Series) -> np.ndarray:
@@ -442,7 +460,7 @@ def time_in_stage(
                 ]
             elif set(carry) - set(carried) - set(_CORE):
                 unknown = sorted(set(carry) - set(carried) - set(_CORE))
-                raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
+                raise _carry_error(unknown)
             rows = stay_rows(con, model, as_of_ts.value, [f'"{c}"' for c in carried])
             frame = None
             case_ids: Any = rows.case_id.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
@@ -453,7 +471,7 @@ def time_in_stage(
             else:
                 unknown = [c for c in carry if c not in frame.columns]
                 if unknown:
-                    raise EventLogError(f"carry: column(s) {unknown} are not in the event table")
+                    raise _carry_error(unknown)
                 carried = [c for c in carry if c not in _CORE]
             gaps = [c for c in carried if frame[c].isna().any()]
             register_frame(con, frame, gaps)

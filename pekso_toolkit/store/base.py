@@ -156,7 +156,9 @@ class StoreBase:
     def _now(self) -> datetime:
         moment = self._clock()
         if not isinstance(moment, datetime):
-            raise StoreError("clock() must return a datetime / clock() harus memberi datetime")
+            raise StoreError(
+                "clock() harus memberi datetime", "clock() must return a datetime", field="clock"
+            )
         return parse_when(moment, field="clock()", tz="UTC")
 
     def _when(self, at: When, now: datetime) -> datetime:
@@ -166,7 +168,8 @@ class StoreBase:
         if moment > now:
             raise RecordError(
                 f"at: {to_iso(moment)} ada di masa depan (sekarang {to_iso(now)}); catat yang "
-                f"sudah terjadi / at: {to_iso(moment)} is in the future (now {to_iso(now)}); "
+                "sudah terjadi",
+                f"at: {to_iso(moment)} is in the future (now {to_iso(now)}); "
                 "record what has happened",
                 field="at",
             )
@@ -176,8 +179,9 @@ class StoreBase:
         who = check_name(by, "by", required=False) or self.worker
         if who is None:
             raise RecordError(
-                "by: siapa yang mencatat? isi by= atau CaseStore(worker=...) / "
-                "by: who is recording? pass by= or open the store with CaseStore(worker=...)"
+                "by: siapa yang mencatat? isi by= atau CaseStore(worker=...)",
+                "by: who is recording? pass by= or open the store with CaseStore(worker=...)",
+                field="by",
             )
         return who
 
@@ -224,8 +228,8 @@ class StoreBase:
         """Why this store takes no recordings (an export, or opened read-only), else None."""
         if self.role == "export":
             return StoreError(
-                "Ini salinan ekspor untuk analisis dan hanya bisa dibaca; catat di basis data "
-                "asli / This is an analysis export and is read-only; record in the original store"
+                "Ini salinan ekspor untuk analisis dan hanya bisa dibaca; catat di basis data asli",
+                "This is an analysis export and is read-only; record in the original store",
             )
         if self.read_only_reason is not None:
             return read_only_error(self.path, self.read_only_reason)
@@ -249,8 +253,8 @@ class StoreBase:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(
-                        f"Basis data menolak penulisan; tidak ada yang tersimpan / The database "
-                        f"refused the write; nothing was saved ({exc})"
+                        "Basis data menolak penulisan; tidak ada yang tersimpan",
+                        f"The database refused the write; nothing was saved ({exc})",
                     ) from exc
                 raise
 
@@ -273,7 +277,7 @@ class StoreBase:
         """The events of a case with plausible times; a voided case only with ``voided_too``."""
         if not isinstance(case_id, str):
             raise RecordError(
-                f"case_id: harus teks seperti 'K-000001', bukan {type(case_id).__name__} / "
+                f"case_id: harus teks seperti 'K-000001', bukan {type(case_id).__name__}",
                 f"case_id: must be text such as 'K-000001', not {type(case_id).__name__}",
                 field="case_id",
             )
@@ -290,8 +294,8 @@ class StoreBase:
             if voided:
                 raise RecordError(
                     f"case_id: kasus {case_id} sudah dibatalkan (kejadian #{voided[0]}); buka "
-                    f"kasus baru / case_id: case {case_id} was voided (event #{voided[0]}); "
-                    "open a new case",
+                    "kasus baru",
+                    f"case_id: case {case_id} was voided (event #{voided[0]}); open a new case",
                     field="case_id",
                 )
             if conn.execute(
@@ -299,12 +303,13 @@ class StoreBase:
             ).fetchone():
                 raise RecordError(
                     f"case_id: waktu kejadian kasus {case_id} tidak masuk akal; batalkan dengan "
-                    f"void_case() lalu catat ulang / case_id: the events of case {case_id} have "
+                    "void_case() lalu catat ulang",
+                    f"case_id: the events of case {case_id} have "
                     "implausible times; void it with void_case() and record it again",
                     field="case_id",
                 )
             raise RecordError(
-                f"case_id: kasus {case_id!r} tidak ada di basis data ini / "
+                f"case_id: kasus {case_id!r} tidak ada di basis data ini",
                 f"case_id: there is no case {case_id!r} in this store",
                 field="case_id",
             )
@@ -336,7 +341,7 @@ class StoreBase:
         if since is None or moment >= since:
             return None
         return RecordError(
-            f"at: {to_iso(moment)} lebih awal dari {what} ({to_iso(since)}) / "
+            f"at: {to_iso(moment)} lebih awal dari {what} ({to_iso(since)})",
             f"at: {to_iso(moment)} is earlier than {what} ({to_iso(since)})",
             field="at",
         )

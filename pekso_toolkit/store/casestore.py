@@ -106,6 +106,26 @@ def _is_case_store(path: Path) -> bool:
         conn.close()
 
 
+def _import_events_of(log: Any, on_existing: str) -> pd.DataFrame:
+    """The events of an EventLog to import; refuses anything else and a bad ``on_existing``."""
+    events = getattr(log, "events", None)
+    if not isinstance(events, pd.DataFrame) or not {"case_id", "stage", "timestamp"} <= set(
+        events.columns
+    ):
+        raise RecordError(
+            "log: harus berupa EventLog; baca ekspor dengan pk.load_events(...)",
+            "log: must be an EventLog; read the export with pk.load_events(...)",
+            field="log",
+        )
+    if on_existing not in ("error", "append"):
+        raise RecordError(
+            "on_existing: pakai 'error' atau 'append'",
+            "on_existing: use 'error' or 'append'",
+            field="on_existing",
+        )
+    return events
+
+
 class CaseStore(RecordingMixin):
     """Casework records in a SQLite file, as append-only events.
 
@@ -195,16 +215,7 @@ class CaseStore(RecordingMixin):
             naming the case, the rows and the rules). Nothing already stored is changed; the
             rows that pass are written in one transaction (invalid input refuses the whole log).
         """
-        events = getattr(log, "events", None)
-        if not isinstance(events, pd.DataFrame) or not {"case_id", "stage", "timestamp"} <= set(
-            events.columns
-        ):
-            raise RecordError(
-                "log: harus berupa EventLog; baca ekspor dengan pk.load_events(...) / "
-                "log: must be an EventLog; read the export with pk.load_events(...)"
-            )
-        if on_existing not in ("error", "append"):
-            raise RecordError("on_existing: pakai 'error' atau 'append' / use 'error' or 'append'")
+        events = _import_events_of(log, on_existing)
         who = self._by(by)
         if not len(events):
             empty = pd.Series([], dtype="datetime64[ns, UTC]")
@@ -214,8 +225,10 @@ class CaseStore(RecordingMixin):
         unknown = sorted(str(x) for x in set(stage_names) - set(self.model.ids))
         if unknown or (stage_codes < 0).any():
             raise RecordError(
-                f"log: tahap {unknown} tidak ada di model tahapan basis data ini / log: stage(s) "
-                f"{unknown} are not in this store's stage model ({', '.join(self.model.ids)})"
+                f"log: tahap {unknown} tidak ada di model tahapan basis data ini",
+                "log: stage(s) "
+                f"{unknown} are not in this store's stage model ({', '.join(self.model.ids)})",
+                field="log",
             )
         case_codes, case_names = pd.factorize(events["case_id"].astype(object))
         names = pd.Series(case_names, dtype="string")
@@ -224,12 +237,16 @@ class CaseStore(RecordingMixin):
             rows = np.flatnonzero((case_codes < 0) | bad_names.to_numpy()[case_codes])[:5]
             raise RecordError(
                 f"log: nomor kasus tidak sah di baris {list(rows)} (kosong, > 200 karakter atau "
-                f"karakter kontrol) / log: invalid case id in rows {list(rows)} (missing, over "
-                "200 characters or control characters)"
+                "karakter kontrol)",
+                f"log: invalid case id in rows {list(rows)} (missing, over "
+                "200 characters or control characters)",
+                field="log",
             )
         stamps = pd.Series(pd.DatetimeIndex(events["timestamp"]).tz_convert("UTC"))
         if stamps.isna().any():
-            raise RecordError("log: ada waktu yang kosong / log: some timestamps are missing")
+            raise RecordError(
+                "log: ada waktu yang kosong", "log: some timestamps are missing", field="log"
+            )
         at_text = series_to_iso(stamps)
         payloads = import_payloads(events)
         unique = [str(c) for c in case_names]
@@ -240,8 +257,9 @@ class CaseStore(RecordingMixin):
             if stamps.max() > pd.Timestamp(now):
                 pos = int(stamps.to_numpy().argmax())
                 raise RecordError(
-                    f"log: kasus {case_list[pos]} punya waktu di masa depan ({at_text[pos]}) / "
-                    f"log: case {case_list[pos]} has a time in the future ({at_text[pos]})"
+                    f"log: kasus {case_list[pos]} punya waktu di masa depan ({at_text[pos]})",
+                    f"log: case {case_list[pos]} has a time in the future ({at_text[pos]})",
+                    field="log",
                 )
             start, _ = plausible_window(now)
             early = np.flatnonzero((stamps < pd.Timestamp(start)).to_numpy())
@@ -249,7 +267,8 @@ class CaseStore(RecordingMixin):
                 bad_rows = [int(i) + 1 for i in early[:5]]
                 raise RecordError(
                     f"log: baris {bad_rows} punya waktu sebelum {start.date()} (tidak masuk akal;"
-                    f" periksa tahunnya) / log: row(s) {bad_rows} have times before {start.date()} "
+                    " periksa tahunnya)",
+                    f"log: row(s) {bad_rows} have times before {start.date()} "
                     "(implausible; check the year)",
                     field="timestamp",
                     row=bad_rows[0],
@@ -259,8 +278,10 @@ class CaseStore(RecordingMixin):
             if clash and on_existing == "error":
                 raise RecordError(
                     f"log: {len(clash)} kasus sudah ada di basis data (mis. {clash[:5]}); pakai "
-                    f"on_existing='append' untuk menambah / log: {len(clash)} case(s) are already "
-                    f"in the store (e.g. {clash[:5]}); pass on_existing='append' to add to them"
+                    "on_existing='append' untuk menambah",
+                    f"log: {len(clash)} case(s) are already "
+                    f"in the store (e.g. {clash[:5]}); pass on_existing='append' to add to them",
+                    field="log",
                 )
             recorded = {
                 r[0] for r in conn.execute("SELECT case_id FROM cases WHERE source = 'recorded'")
@@ -607,8 +628,8 @@ class CaseStore(RecordingMixin):
         if path.exists():
             if not overwrite:
                 raise StoreError(
-                    f"{path} sudah ada; pilih nama lain atau overwrite=True / {path} already "
-                    "exists; choose another name or pass overwrite=True"
+                    f"{path} sudah ada; pilih nama lain atau overwrite=True",
+                    f"{path} already exists; choose another name or pass overwrite=True",
                 )
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)

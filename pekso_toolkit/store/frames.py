@@ -73,15 +73,19 @@ def stage_frame(
     cols = [table[:, i] for i in range(table.shape[1])]
     case_col, per_case = (list(zip(*counts)) if counts else [(), ()])[:2]
     if sum(per_case) != n:  # pragma: no cover - both queries read one snapshot
-        raise StoreError("the store changed while it was read; try again")
+        raise StoreError(
+            "basis data berubah saat dibaca; coba lagi",
+            "the store changed while it was read; try again",
+        )
     codes = np.asarray(cols[0], dtype=np.int16)
     if (codes < 0).any():
         stored = conn.execute("SELECT DISTINCT stage FROM good_events WHERE stage IS NOT NULL")
         unknown = sorted(set(r[0] for r in stored) - set(ids))
         raise StoreError(
             f"Basis data memuat tahap yang tidak ada di model tahapan: {unknown[:5]}; buka "
-            "dengan model yang dipakai saat mencatat / The store holds stages that are not in the "
-            f"stage model: {unknown[:5]}; open it with the model used when recording"
+            "dengan model yang dipakai saat mencatat",
+            "The store holds stages that are not in the "
+            f"stage model: {unknown[:5]}; open it with the model used when recording",
         )
     stamps = cols[1].astype("datetime64[us]")
     payload_codes, payloads = pd.factorize(pd.Series(cols[2], dtype=object))

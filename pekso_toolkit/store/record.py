@@ -191,7 +191,8 @@ class RecordingMixin(StoreBase):
         """
         if not isinstance(case_id, str):
             raise RecordError(
-                "case_id: harus teks seperti 'K-000001' / case_id: must be text such as 'K-000001'",
+                "case_id: harus teks seperti 'K-000001'",
+                "case_id: must be text such as 'K-000001'",
                 field="case_id",
             )
         why = check_text(reason, "reason")
@@ -203,7 +204,7 @@ class RecordingMixin(StoreBase):
                 "SELECT 1 FROM main.cases WHERE case_id = ?", (case_id,)
             ).fetchone():
                 raise RecordError(
-                    f"case_id: kasus {case_id!r} tidak ada di basis data ini / "
+                    f"case_id: kasus {case_id!r} tidak ada di basis data ini",
                     f"case_id: there is no case {case_id!r} in this store",
                     field="case_id",
                 )
@@ -212,7 +213,7 @@ class RecordingMixin(StoreBase):
             ).fetchone()
             if done:
                 raise RecordError(
-                    f"case_id: kasus {case_id} sudah dibatalkan (kejadian #{done[0]}) / "
+                    f"case_id: kasus {case_id} sudah dibatalkan (kejadian #{done[0]})",
                     f"case_id: case {case_id} is already voided (event #{done[0]})",
                     field="case_id",
                 )
@@ -287,8 +288,9 @@ class RecordingMixin(StoreBase):
         both = sorted(set(inside) & set(outside))
         if both:
             raise RecordError(
-                f"in_scope/out_of_scope: masalah {both} ada di keduanya; pilih salah satu / "
-                f"in_scope/out_of_scope: problem(s) {both} are in both; choose one"
+                f"in_scope/out_of_scope: masalah {both} ada di keduanya; pilih salah satu",
+                f"in_scope/out_of_scope: problem(s) {both} are in both; choose one",
+                field="in_scope/out_of_scope",
             )
         n = self._count(state.case_id, "contract_signed") + self._count(
             state.case_id, "contract_followed_up"
@@ -318,9 +320,9 @@ class RecordingMixin(StoreBase):
             if state.active_contract is not None:
                 raise RecordError(
                     f"kasus {case_id} sudah punya kontrak {state.active_contract.contract_id}; "
-                    "ubah dengan amend_contract() atau buat kontrak lanjutan dengan follow_up() / "
+                    "ubah dengan amend_contract() atau buat kontrak lanjutan dengan follow_up()",
                     f"case {case_id} already has contract {state.active_contract.contract_id} in "
-                    "force; change it with amend_contract() or start a new one with follow_up()"
+                    "force; change it with amend_contract() or start a new one with follow_up()",
                 )
             return self._contract_payload(state, in_scope, out_of_scope, capacity_note)
 
@@ -354,25 +356,28 @@ class RecordingMixin(StoreBase):
             if contract is None:
                 raise RecordError(
                     f"kasus {case_id} belum punya kontrak yang berlaku; tanda tangani dulu "
-                    f"(sign_contract) / case {case_id} has no contract in force; sign one first "
-                    "(sign_contract)"
+                    "(sign_contract)",
+                    f"case {case_id} has no contract in force; sign one first (sign_contract)",
                 )
             known = [p.problem_id for p in state.problems]
             adding = check_ids(add, "add", known)
             dropping = check_ids(drop, "drop", known)
             if not adding and not dropping:
                 raise RecordError(
-                    "add/drop: sebutkan masalah yang ditambah atau dihapus dari cakupan / "
-                    "add/drop: name the problems added to or dropped from the scope"
+                    "add/drop: sebutkan masalah yang ditambah atau dihapus dari cakupan",
+                    "add/drop: name the problems added to or dropped from the scope",
+                    field="add/drop",
                 )
             already = [p for p in adding if p in contract.in_scope]
             absent = [p for p in dropping if p not in contract.in_scope]
             if already or absent or set(adding) & set(dropping):
                 raise RecordError(
                     f"add/drop: {already} sudah dalam cakupan, {absent} tidak dalam cakupan "
-                    f"(cakupan sekarang: {', '.join(contract.in_scope)}) / add/drop: {already} "
+                    f"(cakupan sekarang: {', '.join(contract.in_scope)})",
+                    f"add/drop: {already} "
                     f"already in scope, {absent} not in scope (scope now: "
-                    f"{', '.join(contract.in_scope)})"
+                    f"{', '.join(contract.in_scope)})",
+                    field="add/drop",
                 )
             if not [p for p in contract.in_scope if p not in dropping] and not adding:
                 raise rule(
@@ -414,8 +419,8 @@ class RecordingMixin(StoreBase):
             old = state.contract
             if old is None:
                 raise RecordError(
-                    f"kasus {case_id} belum punya kontrak; pakai sign_contract() / "
-                    f"case {case_id} has no contract to follow up; use sign_contract()"
+                    f"kasus {case_id} belum punya kontrak; pakai sign_contract()",
+                    f"case {case_id} has no contract to follow up; use sign_contract()",
                 )
             payload = self._contract_payload(state, in_scope, out_of_scope, capacity_note)
             payload.update(
@@ -471,9 +476,10 @@ class RecordingMixin(StoreBase):
             done = next((t for t in state.ticks if t.item_id == item), None)
             if done is not None:
                 raise RecordError(
-                    f"item_id: {item} sudah dicentang ({to_iso(done.ticked_at)}, {done.ticked_by})"
-                    f" / item_id: {item} is already ticked ({to_iso(done.ticked_at)}, "
-                    f"{done.ticked_by})"
+                    f"item_id: {item} sudah dicentang ({to_iso(done.ticked_at)}, {done.ticked_by})",
+                    f"item_id: {item} is already ticked ({to_iso(done.ticked_at)}, "
+                    f"{done.ticked_by})",
+                    field="item_id",
                 )
             return {"item": item}
 
@@ -486,7 +492,9 @@ class RecordingMixin(StoreBase):
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
             if item not in state.ticked:
                 raise RecordError(
-                    f"item_id: {item} belum dicentang / item_id: {item} is not ticked"
+                    f"item_id: {item} belum dicentang",
+                    f"item_id: {item} is not ticked",
+                    field="item_id",
                 )
             return {"item": item}
 
@@ -504,8 +512,10 @@ class RecordingMixin(StoreBase):
         if not isinstance(stage, str) or stage not in helping:
             raise RecordError(
                 f"stage: {stage!r} bukan tahap pertolongan; pilih salah satu: "
-                f"{', '.join(helping)} (tutup kasus dengan close_case) / stage: {stage!r} is not "
-                f"a helping stage; choose one of: {', '.join(helping)} (close with close_case)"
+                f"{', '.join(helping)} (tutup kasus dengan close_case)",
+                f"stage: {stage!r} is not "
+                f"a helping stage; choose one of: {', '.join(helping)} (close with close_case)",
+                field="stage",
             )
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
@@ -545,13 +555,15 @@ class RecordingMixin(StoreBase):
         if stage == self.model.reopened_id:
             return "reopen_without_reason", RecordError(
                 f"stage: membuka kembali kasus {state.case_id} perlu alasan; pakai "
-                f"store.reopen(case_id, reason=...) / stage: reopening case {state.case_id} "
+                "store.reopen(case_id, reason=...)",
+                f"stage: reopening case {state.case_id} "
                 "needs a reason; use store.reopen(case_id, reason=...)",
                 field="stage",
             )
         if state.stage == stage:
             return "same_stage", RecordError(
-                f"stage: kasus sudah di tahap {stage} / stage: the case is already in {stage}",
+                f"stage: kasus sudah di tahap {stage}",
+                f"stage: the case is already in {stage}",
                 field="stage",
             )
         early = self._before_error(
@@ -583,12 +595,15 @@ class RecordingMixin(StoreBase):
             if step is None:
                 known = ", ".join(s.step_id for s in state.plan_steps) or "—"
                 raise RecordError(
-                    f"step_id: langkah {step_id!r} tidak ada; yang ada: {known} / "
-                    f"step_id: no step {step_id!r} in this case; known steps: {known}"
+                    f"step_id: langkah {step_id!r} tidak ada; yang ada: {known}",
+                    f"step_id: no step {step_id!r} in this case; known steps: {known}",
+                    field="step_id",
                 )
             if step.completed_at is not None:
                 raise RecordError(
-                    f"step_id: {step_id} sudah selesai / step_id: {step_id} is already completed"
+                    f"step_id: {step_id} sudah selesai",
+                    f"step_id: {step_id} is already completed",
+                    field="step_id",
                 )
             return {"step_id": step_id}
 
@@ -616,7 +631,9 @@ class RecordingMixin(StoreBase):
         }
         closed = self.model.closed_id
         if closed is None:
-            raise StoreError("the stage model has no closed state / model tanpa tahap ditutup")
+            raise StoreError(
+                "model tahapan tanpa tahap ditutup", "the stage model has no closed state"
+            )
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
             self._not_before(
@@ -631,12 +648,14 @@ class RecordingMixin(StoreBase):
         values = {"reason": check_text(reason, "reason")}
         reopened = self.model.reopened_id
         if reopened is None:
-            raise StoreError("the stage model has no reopened state / model tanpa dibuka kembali")
+            raise StoreError(
+                "model tahapan tanpa tahap dibuka kembali", "the stage model has no reopened state"
+            )
 
         def build(state: CaseState, moment: datetime) -> dict[str, Any]:
             if not state.closed:
                 raise RecordError(
-                    f"kasus {case_id} tidak sedang ditutup / case {case_id} is not closed"
+                    f"kasus {case_id} tidak sedang ditutup", f"case {case_id} is not closed"
                 )
             self._not_before(moment, state.stage_entered_at, "waktu ditutup / the closing")
             return values
@@ -657,8 +676,9 @@ class RecordingMixin(StoreBase):
         why = check_text(reason, "reason")
         if isinstance(event_id, bool) or not isinstance(event_id, int | np.integer):
             raise RecordError(
-                f"event_id: harus bilangan bulat, bukan {event_id!r} / "
-                f"event_id: must be an integer, not {event_id!r}"
+                f"event_id: harus bilangan bulat, bukan {event_id!r}",
+                f"event_id: must be an integer, not {event_id!r}",
+                field="event_id",
             )
         target_id = int(event_id)
         who = self._by(by)
@@ -670,8 +690,9 @@ class RecordingMixin(StoreBase):
             target = next((e for e in events if e.event_id == target_id), None)
             if target is None:
                 raise RecordError(
-                    f"event_id: kejadian #{target_id} bukan milik kasus {case_id} / "
-                    f"event_id: event #{target_id} does not belong to case {case_id}"
+                    f"event_id: kejadian #{target_id} bukan milik kasus {case_id}",
+                    f"event_id: event #{target_id} does not belong to case {case_id}",
+                    field="event_id",
                 )
             self._check_voidable(target, events, state)
             self._not_before(moment, target.at, "kejadian yang dikoreksi / the corrected event")
@@ -704,7 +725,7 @@ class RecordingMixin(StoreBase):
 
     def _check_voidable(self, target: Event, events: list[Event], state: CaseState) -> None:
         def refuse(id_: str, en: str) -> RecordError:
-            return RecordError(f"event_id: {id_} / event_id: {en}")
+            return RecordError(f"event_id: {id_}", f"event_id: {en}", field="event_id")
 
         if target.event_id in state.voided:
             raise refuse(

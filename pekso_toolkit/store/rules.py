@@ -48,16 +48,20 @@ def _bad_char(text: str, pattern: re.Pattern[str], field: str) -> None:
         char = found.group()
         raise RecordError(
             f"{field}: teks memuat karakter kontrol {char!r} di posisi {found.start()}; hapus "
-            f"karakter itu / {field}: the text holds the control character {char!r} at position "
-            f"{found.start()}; remove it"
+            "karakter itu",
+            f"{field}: the text holds the control character {char!r} at position "
+            f"{found.start()}; remove it",
+            field=field,
         )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise RecordError(
             f"{field}: teks memuat karakter yang tidak sah (surrogate) di posisi {exc.start}; "
-            f"salin ulang teksnya / {field}: the text holds an invalid character (a lone "
-            f"surrogate) at position {exc.start}; copy the text again"
+            "salin ulang teksnya",
+            f"{field}: the text holds an invalid character (a lone "
+            f"surrogate) at position {exc.start}; copy the text again",
+            field=field,
         ) from None
 
 
@@ -68,17 +72,22 @@ def check_text(value: Any, field: str, *, required: bool = True) -> str | None:
         return None
     if not isinstance(value, str):
         raise RecordError(
-            f"{field}: harus berupa teks, bukan {type(value).__name__} / "
-            f"{field}: must be text (str), not {type(value).__name__}"
+            f"{field}: harus berupa teks, bukan {type(value).__name__}",
+            f"{field}: must be text (str), not {type(value).__name__}",
+            field=field,
         )
     if required and not value.strip():
-        raise RecordError(f"{field}: tidak boleh kosong / {field}: must not be empty")
+        raise RecordError(
+            f"{field}: tidak boleh kosong", f"{field}: must not be empty", field=field
+        )
     if len(value) > MAX_TEXT:
         raise RecordError(
             f"{field}: teks terlalu panjang ({len(value):,} karakter, paling banyak "
-            f"{MAX_TEXT:,}); ringkas atau simpan sebagai dokumen terpisah / {field}: the text is "
+            f"{MAX_TEXT:,}); ringkas atau simpan sebagai dokumen terpisah",
+            f"{field}: the text is "
             f"too long ({len(value):,} characters, at most {MAX_TEXT:,}); shorten it or keep it "
-            "as a separate document"
+            "as a separate document",
+            field=field,
         )
     _bad_char(value, _CONTROL, field)
     return value
@@ -91,16 +100,20 @@ def check_name(value: Any, field: str, *, required: bool = True) -> str | None:
         return None
     if not isinstance(value, str):
         raise RecordError(
-            f"{field}: harus berupa teks, bukan {type(value).__name__} / "
-            f"{field}: must be text (str), not {type(value).__name__}"
+            f"{field}: harus berupa teks, bukan {type(value).__name__}",
+            f"{field}: must be text (str), not {type(value).__name__}",
+            field=field,
         )
     value = value.strip()
     if not value:
-        raise RecordError(f"{field}: tidak boleh kosong / {field}: must not be empty")
+        raise RecordError(
+            f"{field}: tidak boleh kosong", f"{field}: must not be empty", field=field
+        )
     if len(value) > MAX_NAME:
         raise RecordError(
-            f"{field}: terlalu panjang ({len(value):,} karakter, paling banyak {MAX_NAME}) / "
-            f"{field}: too long ({len(value):,} characters, at most {MAX_NAME})"
+            f"{field}: terlalu panjang ({len(value):,} karakter, paling banyak {MAX_NAME})",
+            f"{field}: too long ({len(value):,} characters, at most {MAX_NAME})",
+            field=field,
         )
     _bad_char(value, _CONTROL_NAME, field)
     return value
@@ -114,8 +127,9 @@ def check_level(value: Any, field: str, *, required: bool = True) -> str | None:
     key = value.strip().lower() if isinstance(value, str) else value
     if key not in _LEVELS:
         raise RecordError(
-            f"{field}: {value!r} bukan tingkat yang dikenal; pakai tinggi, sedang atau rendah / "
-            f"{field}: {value!r} is not a known level; use high, medium or low"
+            f"{field}: {value!r} bukan tingkat yang dikenal; pakai tinggi, sedang atau rendah",
+            f"{field}: {value!r} is not a known level; use high, medium or low",
+            field=field,
         )
     return _LEVELS[key]
 
@@ -129,15 +143,17 @@ def check_ids(values: Any, field: str, known: Iterable[str]) -> tuple[str, ...]:
         values = (values,)
     if not isinstance(values, Iterable):
         raise RecordError(
-            f"{field}: harus berupa daftar nomor masalah seperti ['P1', 'P2'] / "
-            f"{field}: must be a list of problem ids such as ['P1', 'P2']"
+            f"{field}: harus berupa daftar nomor masalah seperti ['P1', 'P2']",
+            f"{field}: must be a list of problem ids such as ['P1', 'P2']",
+            field=field,
         )
     out: list[str] = []
     for v in values:
         if not isinstance(v, str):
             raise RecordError(
-                f"{field}: nomor masalah harus teks seperti 'P1', bukan {v!r} / "
-                f"{field}: problem ids are text such as 'P1', not {v!r}"
+                f"{field}: nomor masalah harus teks seperti 'P1', bukan {v!r}",
+                f"{field}: problem ids are text such as 'P1', not {v!r}",
+                field=field,
             )
         if v not in out:
             out.append(v)
@@ -146,8 +162,10 @@ def check_ids(values: Any, field: str, known: Iterable[str]) -> tuple[str, ...]:
     if unknown:
         raise RecordError(
             f"{field}: masalah {unknown} tidak ada di kasus ini; yang ada: "
-            f"{', '.join(known_ids) or '—'} / {field}: problem(s) {unknown} are not in this case; "
-            f"known problems: {', '.join(known_ids) or 'none (add_problem first)'}"
+            f"{', '.join(known_ids) or '—'}",
+            f"{field}: problem(s) {unknown} are not in this case; "
+            f"known problems: {', '.join(known_ids) or 'none (add_problem first)'}",
+            field=field,
         )
     return tuple(out)
 
@@ -164,8 +182,9 @@ def check_due(value: Any, field: str = "due") -> date:
         except ValueError:
             pass
     raise RecordError(
-        f"{field}: {value!r} bukan tanggal; tulis seperti 2025-03-31 / "
-        f"{field}: {value!r} is not a date; write it like 2025-03-31"
+        f"{field}: {value!r} bukan tanggal; tulis seperti 2025-03-31",
+        f"{field}: {value!r} is not a date; write it like 2025-03-31",
+        field=field,
     )
 
 

@@ -171,9 +171,9 @@ def busy_error(seconds: float) -> StoreError:
     """The bilingual error raised when the file stayed locked too long."""
     return StoreError(
         f"Basis data kasus sedang dipakai proses lain lebih dari {seconds:g} detik; tunggu "
-        "sebentar lalu coba lagi (tutup notebook lain yang menulis ke berkas yang sama) / "
+        "sebentar lalu coba lagi (tutup notebook lain yang menulis ke berkas yang sama)",
         f"The case database stayed locked by another process for more than {seconds:g} s; "
-        "wait a moment and try again (close other notebooks writing to the same file)"
+        "wait a moment and try again (close other notebooks writing to the same file)",
     )
 
 
@@ -295,8 +295,8 @@ def _open_read_only(path: Path, *, timeout: float, immutable: bool) -> sqlite3.C
         )
     except sqlite3.Error as exc:
         raise StoreError(
-            f"Berkas basis data kasus tidak bisa dibuka: {path} / "
-            f"The case database file cannot be opened: {path} ({exc})"
+            f"Berkas basis data kasus tidak bisa dibuka: {path}",
+            f"The case database file cannot be opened: {path} ({exc})",
         ) from exc
 
 
@@ -403,8 +403,8 @@ def connect(
         )
     except sqlite3.Error as exc:
         raise StoreError(
-            f"Berkas basis data kasus tidak bisa dibuka: {path} / "
-            f"The case database file cannot be opened: {path} ({exc})"
+            f"Berkas basis data kasus tidak bisa dibuka: {path}",
+            f"The case database file cannot be opened: {path} ({exc})",
         ) from exc
     try:
         conn.execute("PRAGMA foreign_keys = ON")
@@ -414,8 +414,8 @@ def connect(
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(
-            f"{path} bukan basis data kasus pekso_toolkit atau rusak / "
-            f"{path} is not a pekso_toolkit case database, or it is damaged ({exc})"
+            f"{path} bukan basis data kasus pekso_toolkit atau rusak",
+            f"{path} is not a pekso_toolkit case database, or it is damaged ({exc})",
         ) from exc
     except BaseException:
         conn.close()
@@ -430,13 +430,15 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path | None) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"{path}: dibuat oleh versi pekso_toolkit yang lebih baru (skema {version}); perbarui "
-            f"pekso_toolkit / made by a newer pekso_toolkit (schema {version}, this one reads up "
-            f"to {SCHEMA_VERSION}); upgrade pekso_toolkit"
+            "pekso_toolkit",
+            f"{path}: made by a newer pekso_toolkit (schema {version}, this one reads up "
+            f"to {SCHEMA_VERSION}); upgrade pekso_toolkit",
         )
     if version == 0 and _tables(conn):
         raise StoreError(
-            f"{path}: berkas SQLite ini bukan basis data kasus; pilih berkas lain / "
-            "this SQLite file is not a case database (it has other tables); choose another path"
+            f"{path}: berkas SQLite ini bukan basis data kasus; pilih berkas lain",
+            f"{path}: this SQLite file is not a case database (it has other tables); choose "
+            "another path",
         )
     if version > 0 and path is not None:
         backup = path.with_name(f"{path.name}.v{version}.bak")
@@ -572,12 +574,12 @@ def parse_when(value: Any, *, field: str, tz: str) -> datetime:
     be placed on the UTC calendar (e.g. ``datetime(1, 1, 1)``) one naming the plausible window.
     """
     if value is pd.NaT:
-        raise RecordError(f"{field}: waktu kosong / {field}: the time is missing", field=field)
+        raise RecordError(f"{field}: waktu kosong", f"{field}: the time is missing", field=field)
     if not isinstance(value, str | date):  # datetime and Timestamp are dates too
         raise RecordError(
             f"{field}: harus berupa waktu (datetime, date atau teks ISO), bukan "
-            f"{type(value).__name__} / {field}: must be a time (datetime, date or ISO text), not "
             f"{type(value).__name__}",
+            f"{field}: must be a time (datetime, date or ISO text), not {type(value).__name__}",
             field=field,
         )
     try:
@@ -588,12 +590,13 @@ def parse_when(value: Any, *, field: str, tz: str) -> datetime:
         if isinstance(value, str) and value.strip() and value.strip().lower() != "nat":
             raise RecordError(
                 f"{field}: {value!r} bukan waktu yang dikenali; tulis seperti 2025-01-31 atau "
-                f"2025-01-31T09:30 / {field}: {value!r} is not a recognised time; write it like "
+                "2025-01-31T09:30",
+                f"{field}: {value!r} is not a recognised time; write it like "
                 "2025-01-31 or 2025-01-31T09:30",
                 field=field,
             ) from None
         raise RecordError(
-            f"{field}: waktu kosong / {field}: the time is missing", field=field
+            f"{field}: waktu kosong", f"{field}: the time is missing", field=field
         ) from None
     moment: datetime = stamp.to_pydatetime(warn=False)
     return moment.astimezone(UTC)

@@ -203,22 +203,15 @@ def at_of_date(
 
 
 # ----------------------------------------------------------------------------------- messages
-_FIELD_PAIR = re.compile(r"^(?P<field>[\w/]+): (?P<id>.*) / (?P=field): (?P<en>.*)$", re.S)
-
-
 def split_message(exc: BaseException) -> tuple[str | None, str, str]:
     """(field, message in Bahasa Indonesia, message in English) of an error.
 
-    :class:`PracticeRuleError` carries both messages; store input errors read
-    ``"field: <id> / field: <en>"``; anything else is shown as it is in both places.
+    A toolkit error (:class:`~pekso_toolkit.core.errors.PeksoError`) carries them as fields
+    (``field``, ``message_id``, ``message_en``); anything else is shown as it is in both places.
     """
-    if isinstance(exc, PracticeRuleError):
-        return None, exc.message_id, exc.message_en
+    if isinstance(exc, PeksoError):
+        return exc.field, exc.message_id, exc.message_en
     text = str(exc)
-    found = _FIELD_PAIR.match(text)
-    if found:
-        field = found.group("field")
-        return field, f"{field}: {found.group('id')}", f"{field}: {found.group('en')}"
     return None, text, text
 
 
