@@ -174,8 +174,8 @@ def at_of_date(
     """
     if picked is None:
         raise RecordError(
-            "at: tanggal kosong; pilih tanggal kejadian / at: the date is missing; pick the date "
-            "it happened",
+            "at: tanggal kosong; pilih tanggal kejadian",
+            "at: the date is missing; pick the date it happened",
             field="at",
         )
     zone = _store_zone(store)
@@ -183,17 +183,19 @@ def at_of_date(
     if picked > today:
         raise RecordError(
             f"at: {picked.isoformat()} ada di masa depan (hari ini {today.isoformat()}); catat "
-            f"yang sudah terjadi / at: {picked.isoformat()} is in the future (today "
-            f"{today.isoformat()}); record what has happened",
+            "yang sudah terjadi",
+            f"at: {picked.isoformat()} is in the future (today {today.isoformat()}); record what "
+            "has happened",
             field="at",
         )
     start = None if since is None else since.astimezone(zone)
     if start is not None and picked < start.date():
         shown = start.strftime("%Y-%m-%d %H:%M")
         raise RecordError(
-            f"at: {picked.isoformat()} lebih awal dari {what[0]} ({shown}); pilih tanggal "
-            f"itu atau sesudahnya / at: {picked.isoformat()} is earlier than {what[1]} ({shown}); "
-            "pick that date or a later one",
+            f"at: {picked.isoformat()} lebih awal dari {what[0]} ({shown}); pilih tanggal itu "
+            "atau sesudahnya",
+            f"at: {picked.isoformat()} is earlier than {what[1]} ({shown}); pick that date or a "
+            "later one",
             field="at",
         )
     if picked == today:
