@@ -36,7 +36,7 @@ def test_hand_log_moves_counts_and_times() -> None:
     }
     assert got == {
         ("proses_awal", "asesmen"): ("forward", 2, 3),  # A once, B twice
-        ("asesmen", "proses_awal"): ("back", 1, 1),
+        ("asesmen", "proses_awal"): ("rework", 1, 1),
         ("intervensi", "ditutup"): ("close", 1, 1),
         ("terminasi", "ditutup"): ("close", 1, 1),
         ("ditutup", "dibuka_kembali"): ("reopen", 2, 2),
@@ -62,7 +62,7 @@ def test_same_moves_as_transitions() -> None:
     sim = simulate_effect(3000, seed=3, rework=0.2)
     table = pk.process_map(sim.events, as_of=sim.as_of)
     ref = pk.transitions(sim.events, as_of=sim.as_of)
-    kinds = {"rework": "back", "resume": "reopen"}
+    kinds = {"resume": "reopen"}
     ref = ref.assign(kind=ref["kind"].map(lambda k: kinds.get(k, k)))
     merged = table.merge(ref, on=["from_stage", "to_stage"], suffixes=("", "_ref"))
     assert len(merged) == len(table) == len(ref)
@@ -196,7 +196,7 @@ def _overlaps(texts: list) -> list[tuple[str, str]]:
 def test_process_map_plot_of_seven_stages_is_readable() -> None:
     events = _seven_stage_events()
     table = pk.process_map(events, model=SEVEN)
-    assert set(table["kind"]) == {"forward", "skip", "back", "close", "reopen"}
+    assert set(table["kind"]) == {"forward", "skip", "rework", "close", "reopen"}
     ax = pk.plot_process_map(events, model=SEVEN, min_cases=15)
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     assert len(arrows) == int((table["n_cases"] >= 15).sum())
@@ -216,7 +216,7 @@ def test_process_map_plot_of_seven_stages_is_readable() -> None:
 def test_process_map_plot_takes_a_map_a_palette_and_shows_masked_moves() -> None:
     sim = simulate_effect(400, seed=6, rework=0.02)
     table = pk.process_map(sim.events, as_of=sim.as_of, min_count=11)
-    ax = pk.plot_process_map(table, palette={"back": "#ff0000"})
+    ax = pk.plot_process_map(table, palette={"rework": "#ff0000"})
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     assert len(arrows) == len(table)
     red = [a for a in arrows if np.allclose(a.get_edgecolor(), to_rgba("#ff0000", 0.85))]
@@ -255,7 +255,7 @@ def test_receipt_log_process_map(shared_data: Path) -> None:
     table = pk.process_map(log)
     stays = pk.time_in_stage(log, as_of=log.events["timestamp"].max())
     assert table["n_moves"].sum() == stays["observed"].sum()  # no closures in this log
-    assert table.loc[table["kind"] == "back", "n_moves"].sum() > 0
+    assert table.loc[table["kind"] == "rework", "n_moves"].sum() > 0
     assert (table["median_days"] <= table["p90_days"]).all()
     ax = pk.plot_process_map(log, min_cases=5)
     assert ax.texts

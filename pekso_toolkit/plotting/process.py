@@ -30,7 +30,7 @@ __all__ = ["KIND_COLORS", "plot_dotted_chart", "plot_process_map"]
 KIND_COLORS: dict[str, str] = {
     "forward": "#1b9e77",
     "skip": "#7570b3",
-    "back": "#d95f02",
+    "rework": "#d95f02",
     "close": "#4d4d4d",
     "reopen": "#e7298a",
 }
@@ -38,7 +38,7 @@ KIND_COLORS: dict[str, str] = {
 _KIND_LABELS = {
     "forward": ("maju", "forward"),
     "skip": ("melompati tahap", "skipping a stage"),
-    "back": ("kembali (pengulangan)", "back (rework)"),
+    "rework": ("kembali (pengulangan)", "back (rework)"),
     "close": ("ditutup", "closed"),
     "reopen": ("dibuka kembali", "reopened"),
 }
@@ -151,7 +151,7 @@ def plot_process_map(
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure sized to the number of stages).
     palette : mapping of kind -> colour, optional
-        Colours of ``"forward"``, ``"skip"``, ``"back"``, ``"close"``, ``"reopen"`` (default
+        Colours of ``"forward"``, ``"skip"``, ``"rework"``, ``"close"``, ``"reopen"`` (default
         :data:`KIND_COLORS`); missing kinds keep their default.
     as_of : date-like, optional
         Analysis date when the events are given (default: the last event).

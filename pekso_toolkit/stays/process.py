@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Kinds of move, in drawing order.
-MOVE_KINDS = ("forward", "skip", "back", "close", "reopen")
+MOVE_KINDS = ("forward", "skip", "rework", "close", "reopen")
 
 #: Columns of :func:`process_map`.
 PROCESS_MAP_COLUMNS = (
@@ -123,7 +123,7 @@ def _kinds(model: StageModel) -> np.ndarray:
                 out[a, b] = MOVE_KINDS.index("reopen")
             else:
                 step = pos[b] - pos[a]
-                name = "forward" if step == 1 else "skip" if step > 1 else "back"
+                name = "forward" if step == 1 else "skip" if step > 1 else "rework"
                 out[a, b] = MOVE_KINDS.index(name)
     return out
 
@@ -190,7 +190,7 @@ def process_map(
         One row per observed (from, to) pair, in stage-model order of ``from_stage`` then
         ``to_stage``: ``from_stage``, ``to_stage`` (categoricals of the model's ids), ``kind``
         (``"forward"`` to the next helping stage, ``"skip"`` forward past one or more stages,
-        ``"back"`` to an earlier stage (rework), ``"close"`` into the closed state,
+        ``"rework"`` back to an earlier stage, ``"close"`` into the closed state,
         ``"reopen"`` out of the closed state into the reopened state, or from there into a
         stage), ``n_cases`` (cases with at least one such move), ``n_moves``,
         ``share_of_exits`` (this move's share of the stays of ``from_stage`` that have ended,
