@@ -637,9 +637,11 @@ def test_signing_the_contract_ticks_the_contract_item_once(store: CaseStore) -> 
     assert store.tick(cid, "kontrak_layanan") == tick.event_id
     assert len(store.events(cid)) == n
     history = store.history(cid, lang="en")
-    assert history["description"].str.contains(
-        f"Ticked: .*automatically, from event #{int(signed['event_id'].iloc[0])}"
-    ).any()
+    assert (
+        history["description"]
+        .str.contains(f"Ticked: .*automatically, from event #{int(signed['event_id'].iloc[0])}")
+        .any()
+    )
     # an item ticked by hand before signing is not ticked again
     other = open_case(store, ref="klien lain")
     store.add_problem(other, "b", category="AT")
