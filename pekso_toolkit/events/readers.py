@@ -217,10 +217,7 @@ def _read_csv(path: Path, encoding: str | None, notes: list[str], flags: RowFlag
     if plain is not None:
         return _spreadsheet_rows(plain, notes, flags)
     reader = csv.reader(lines, delimiter=sep, quotechar='"', doublequote=True, strict=False)
-    try:
-        header = next(reader)
-    except StopIteration:  # pragma: no cover - the file is not empty
-        header = []
+    header = next(reader, [])  # the file is not empty: there is a header
     columns = _header_names(header, str(path))
     width = len(columns)
     after_header = reader.line_num
