@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py
 	$(BIN)/python benchmarks/explorer.py
 	$(BIN)/python benchmarks/problem_suggestions.py
+	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/drivers_coverage.py
 	$(BIN)/python benchmarks/analyses_100k.py

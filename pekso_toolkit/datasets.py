@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.config import DEFAULT_TZ
+from pekso_toolkit.core.times import localise, to_utc
 from pekso_toolkit.events.eventlog import EventLog, load_events
 from pekso_toolkit.store.casestore import CaseStore
 
@@ -126,8 +127,7 @@ def synthesize_frame(
         raise ValueError("n_cases must be at least 1")
     rng = np.random.default_rng(seed)
     rates = _Rates()
-    end = pd.Timestamp(as_of)
-    end = end.tz_localize(DEFAULT_TZ) if end.tzinfo is None else end.tz_convert(DEFAULT_TZ)
+    end = to_utc(as_of, tz=DEFAULT_TZ).tz_convert(DEFAULT_TZ)
     start = (end - pd.Timedelta(days=365.25 * years)).normalize()
     span_days = (end - start).days
 
@@ -296,14 +296,14 @@ def synthesize_store(
         raise FileExistsError(f"{path} exists already; synthesize_store only fills a new store")
     frame = synthesize_frame(n_cases, seed=seed, as_of=as_of, years=years)
     rng = np.random.default_rng(seed + 1)
-    end = pd.Timestamp(as_of)
-    end = end.tz_localize(DEFAULT_TZ) if end.tzinfo is None else end.tz_convert(DEFAULT_TZ)
-    end_utc = end.tz_convert("UTC").to_pydatetime()
+    end = to_utc(as_of, tz=DEFAULT_TZ).tz_convert(DEFAULT_TZ)
+    end_utc = to_utc(end).to_pydatetime()
     statements = load_problem_statements()
     statements = statements[statements["split"] == "train"]
     texts = {code: list(grp["text"]) for code, grp in statements.groupby("code")}
     store = CaseStore(path, clock=lambda: end_utc)
-    frame["when"] = pd.to_datetime(frame["timestamp"], format="ISO8601").dt.tz_localize(DEFAULT_TZ)
+    when = localise(pd.to_datetime(frame["timestamp"], format="ISO8601"), DEFAULT_TZ)
+    frame["when"] = when.dt.tz_convert(DEFAULT_TZ)
     model = store.model
     stage_items = {s.id: [i.id for i in s.checklist] for s in model.helping_stages}
 

@@ -362,3 +362,61 @@ def test_receipt_log_matches_an_independent_computation() -> None:
     assert len(finished) == len(stays) - stays.case_id.nunique()
     open_stays = stays[~stays.observed].set_index(stays[~stays.observed].case_id.astype(str))
     assert (open_stays.stage.astype(str) == last_stage.loc[open_stays.index]).all()
+
+
+def test_working_days_are_counted_in_the_local_calendar_of_the_log() -> None:
+    """The same instants read in WIT (UTC+9) and WIB (UTC+7): a stay boundary at 16:00 UTC on a
+    Friday is Friday 23:00 in Jakarta but Saturday 01:00 in Jayapura, so the working days differ
+    exactly for the stays with a boundary on another local date; the others count the same."""
+    rows = [
+        # case A: intervensi is entered on Friday 2024-03-08 16:00 UTC
+        ("A", "asesmen", "2024-03-04T02:00:00Z"),  # Monday
+        ("A", "intervensi", "2024-03-08T16:00:00Z"),  # Friday (WIB) / Saturday (WIT)
+        ("A", "terminasi", "2024-03-12T02:00:00Z"),  # Tuesday
+        ("A", "ditutup", "2024-03-13T02:00:00Z"),  # Wednesday
+        # case B: every boundary falls on the same local working date in both zones
+        ("B", "asesmen", "2024-03-04T02:00:00Z"),
+        ("B", "intervensi", "2024-03-06T05:00:00Z"),
+        ("B", "terminasi", "2024-03-07T03:00:00Z"),
+        ("B", "ditutup", "2024-03-08T04:00:00Z"),
+    ]
+    frame = pd.DataFrame(rows, columns=["case_id", "stage", "timestamp"])
+    as_of = "2024-03-20T00:00:00Z"
+    stays = {}
+    for tz in ("Asia/Jakarta", "Asia/Jayapura"):
+        log = load_events(frame, tz=tz)
+        assert log.tz == tz and log.report.n_kept == len(rows)
+        for days in ("calendar", "working"):
+            stays[tz, days] = time_in_stage(log, as_of=as_of, days=days, holidays=None, carry=[])
+    wib, wit = stays["Asia/Jakarta", "working"], stays["Asia/Jayapura", "working"]
+    # the same stays and instants: only the local calendar differs
+    for column in ("case_id", "stage", "entered_at", "left_at"):
+        assert wib[column].tolist() == wit[column].tolist()
+    np.testing.assert_allclose(
+        stays["Asia/Jakarta", "calendar"]["days"], stays["Asia/Jayapura", "calendar"]["days"]
+    )
+
+    def local_dates(column: str, tz: str) -> list[object]:
+        return list(wib[column].dt.tz_convert(tz).dt.date)
+
+    moved = [
+        a != b or c != d
+        for a, b, c, d in zip(
+            local_dates("entered_at", "Asia/Jakarta"),
+            local_dates("entered_at", "Asia/Jayapura"),
+            local_dates("left_at", "Asia/Jakarta"),
+            local_dates("left_at", "Asia/Jayapura"),
+            strict=True,
+        )
+    ]
+    assert moved == [True, True, False, False, False, False]
+    differs = ~np.isclose(wib["days"], wit["days"], rtol=0, atol=1e-9)
+    assert differs.tolist() == moved
+    # asesmen of A: Monday 09:00 WIB to Friday 23:00 WIB = 15/24 + 3 + 23/24 working days;
+    # Monday 11:00 WIT to Saturday 01:00 WIT = 13/24 + 4 (Saturday does not count)
+    assert wib["days"].iloc[0] == pytest.approx(3 + 38 / 24)
+    assert wit["days"].iloc[0] == pytest.approx(4 + 13 / 24)
+    # intervensi of A: Friday 23:00 WIB to Tuesday 09:00 WIB = 1/24 + 1 + 9/24;
+    # Saturday 01:00 WIT to Tuesday 11:00 WIT = 1 + 11/24
+    assert wib["days"].iloc[1] == pytest.approx(1 + 10 / 24)
+    assert wit["days"].iloc[1] == pytest.approx(1 + 11 / 24)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -10,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.events import readers
 from pekso_toolkit.events.eventlog import REASONS, load_events
 
 MODEL = StageModel.default()
@@ -166,3 +169,26 @@ def test_every_row_is_accounted_for_and_the_log_is_canonical(raw: pd.DataFrame) 
         assert story[0] != REOPENED, story
         for before, after in zip(story, story[1:]):
             assert (before == CLOSED) == (after == REOPENED), story
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exports(), st.sampled_from([",", ";", "\t"]), st.booleans())
+def test_a_csv_export_reads_the_same_by_the_fast_and_the_row_by_row_reader(
+    raw: pd.DataFrame, sep: str, crlf: bool
+) -> None:
+    text = raw.to_csv(index=False, sep=sep, lineterminator="\r\n" if crlf else "\n")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / ("export.tsv" if sep == "\t" else "export.csv")
+        path.write_text(text, encoding="utf-8")
+        fast = load_events(path)
+        plain = readers._read_plain
+        readers._read_plain = lambda *args: None  # type: ignore[assignment]
+        try:
+            slow = load_events(path)
+        finally:
+            readers._read_plain = plain
+    pd.testing.assert_frame_equal(fast.events, slow.events)
+    pd.testing.assert_frame_equal(fast.report.issues, slow.report.issues)
+    assert fast.report.notes == slow.report.notes
+    assert fast.report.n_read == slow.report.n_read == len(raw)
+    assert fast.report.n_kept + fast.report.n_rejected == len(raw)

@@ -12,6 +12,7 @@ import pytest
 
 import pekso_toolkit as pk
 from pekso_toolkit.core.config import INDONESIAN_TZ
+from pekso_toolkit.events import readers
 from pekso_toolkit.events.eventlog import REASONS, EventLog, load_events
 
 HEADER = b"case_id,stage,timestamp\n"
@@ -207,3 +208,51 @@ def test_unknown_time_zone_is_an_event_log_error() -> None:
     df = pd.DataFrame({"case_id": ["A"], "stage": ["asesmen"], "timestamp": ["2024-01-02"]})
     with pytest.raises(pk.EventLogError, match="WITA"):
         load_events(df, tz="Mars/Olympus")
+
+
+PLAIN_FILES = {
+    "comma.csv": (
+        "case_id,stage,timestamp,office\n"
+        "K-1,Proses Awal,2024-01-02 09:00,Kota\n"
+        "K-1,asesmen,03/01/2024,\n"
+        " K-2 ,intervensi,45300,Kab\n"
+        "K-2,kunjungan,2024-01-05,Kab\n"
+        "K-3,,2024-01-05,\n"
+        ",,,\n"
+        "K-1,asesmen,03/01/2024,Kota\n"
+        "K-1,terminasi,2024-01-09T10:00:00+07:00,NA\n"
+    ),
+    "semicolon.csv": "case_id;stage;timestamp\r\nA;asesmen;2024-02-01\r\nA;ditutup;2024-02-03\r\n",
+    "tabs.tsv": "case_id\tstage\ttimestamp\nA\tasesmen\t2024-02-01\nB\tx\t2099-01-01\n",
+}
+NOT_PLAIN_FILES = {
+    "quoted.csv": 'case_id,stage,timestamp\n"A","asesmen","2024-02-01"\nA,ditutup,2024-02-03\n',
+    "short_row.csv": "case_id,stage,timestamp\nA,asesmen,2024-02-01\nA,ditutup\n",
+    "blank_line.csv": "case_id,stage,timestamp\nA,asesmen,2024-02-01\n\nA,ditutup,2024-02-03\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLAIN_FILES) + sorted(NOT_PLAIN_FILES))
+def test_the_fast_reader_gives_what_the_row_by_row_reader_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes({**PLAIN_FILES, **NOT_PLAIN_FILES}[name].encode("utf-8"))
+    taken: list[bool] = []
+    fast_reader = readers._read_plain
+
+    def spy(*args: object) -> pd.DataFrame | None:
+        out = fast_reader(*args)  # type: ignore[arg-type]
+        taken.append(out is not None)
+        return out
+
+    monkeypatch.setattr(readers, "_read_plain", spy)
+    fast = load_events(path)
+    assert taken == [name in PLAIN_FILES]
+    monkeypatch.setattr(readers, "_read_plain", lambda *args: None)
+    slow = load_events(path)
+    pd.testing.assert_frame_equal(fast.events, slow.events)
+    pd.testing.assert_frame_equal(fast.report.issues, slow.report.issues)
+    assert fast.report.notes == slow.report.notes
+    assert fast.report.n_read == slow.report.n_read
+    assert fast.report.n_kept + fast.report.n_rejected == fast.report.n_read

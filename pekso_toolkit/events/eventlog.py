@@ -22,7 +22,13 @@ from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.i18n import pick
 from pekso_toolkit.core.stages import StageModel, normalise_name
 from pekso_toolkit.core.times import TimeValueError, outside_window, resolve_tz
-from pekso_toolkit.events.readers import XES_COLUMNS, read_source, read_xes, resolve_column
+from pekso_toolkit.events.readers import (
+    XES_COLUMNS,
+    RowFlags,
+    read_source,
+    read_xes,
+    resolve_column,
+)
 from pekso_toolkit.events.timestamps import parse_timestamps
 
 __all__ = ["REASONS", "EventLog", "LoadReport", "load_events", "read_xes", "tie_rank"]
@@ -729,15 +735,102 @@ def load_events(
         When the source cannot be read at all (missing file, empty file, header only, missing
         columns); the message says what to fix.
     """
+    model, tz = _checked_options(model, stage_map, tz)
+    table, flags = _read_table(
+        source,
+        case=case,
+        stage=stage,
+        timestamp=timestamp,
+        encoding=encoding,
+        sheet_name=sheet_name,
+    )
+    parsed = _parse_columns(table, model=model, stage_map=stage_map, tz=tz, dayfirst=dayfirst)
+    _apply_reader_flags(table, flags)
+    _reject_unreadable(table, parsed, model=model, tz=tz)
+    good = _kept_events(table, parsed, model)
+    kept_rows = good["__row"].to_numpy()
+    good = good.drop(columns="__row").reset_index(drop=True)
+    report = _load_report(table, parsed, model=model, kept_rows=kept_rows, tz=tz)
+    return EventLog(events=good, model=model, report=report, tz=tz)
+
+
+# ------------------------------------------------------------------------------ loading steps
+@dataclass(eq=False)
+class _Table:
+    """The rows being loaded, by position, and the verdict on each row so far.
+
+    ``reject``/``detail`` hold each row's rejection code and its detail (``""``: not rejected);
+    ``pre_repair``/``pre_detail`` the repairs the reader made (field count, encoding).
+    """
+
+    frame: pd.DataFrame
+    source: str
+    notes: list[str]
+    case_col: str
+    stage_col: str
+    ts_col: str
+    labels: np.ndarray  # each row's number in the source
+    reject: np.ndarray = field(init=False)
+    detail: np.ndarray = field(init=False)
+    pre_repair: np.ndarray = field(init=False)
+    pre_detail: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        self.reject = np.array([""] * n, dtype=object)
+        self.detail = np.array([""] * n, dtype=object)
+        self.pre_repair = np.array([""] * n, dtype=object)
+        self.pre_detail = np.array([""] * n, dtype=object)
+
+    def raw_text(self, column: str, mask: np.ndarray) -> np.ndarray:
+        """The values of ``column`` in the rows of ``mask``, as read (text or None)."""
+        values = self.frame[column].iloc[np.flatnonzero(mask)].astype("string")
+        return values.to_numpy(dtype=object, na_value=None)
+
+
+@dataclass(frozen=True, eq=False)
+class _Parsed:
+    """The canonical columns parsed from the raw ones, by row position, with their masks."""
+
+    case_ids: pd.Series
+    case_missing: np.ndarray
+    case_trimmed: np.ndarray
+    case_sort: np.ndarray
+    stage_codes: np.ndarray
+    stage_missing: np.ndarray
+    stage_unknown: np.ndarray
+    stage_repair: np.ndarray
+    stamps: pd.Series
+    ts_missing: np.ndarray
+    ts_bad: np.ndarray
+    ts_repair: np.ndarray
+
+
+def _checked_options(
+    model: StageModel | None, stage_map: Mapping[str, str] | None, tz: str
+) -> tuple[StageModel, str]:
+    """The stage model (default if None) and the IANA time zone; a wrong option is refused."""
     model = model or StageModel.default()
     _check_stage_map(stage_map, model)
     try:
         tz = resolve_tz(tz)
     except TimeValueError as exc:
         raise EventLogError(exc.message_id, exc.message_en, field="tz") from None
+    return model, tz
+
+
+def _read_table(
+    source: pd.DataFrame | str | Path,
+    *,
+    case: str,
+    stage: str,
+    timestamp: str,
+    encoding: str | None,
+    sheet_name: str | int,
+) -> tuple[_Table, RowFlags]:
+    """Read the source and find its case, stage and timestamp columns (rows numbered 0..n-1)."""
     frame, source_name, notes, flags = read_source(source, encoding=encoding, sheet_name=sheet_name)
-    is_xes = source_name.lower().endswith((".xes", ".xes.gz"))
-    if is_xes:
+    if source_name.lower().endswith((".xes", ".xes.gz")):
         case = XES_COLUMNS["case"] if case == "case_id" else case
         stage = XES_COLUMNS["stage"] if stage == "stage" else stage
         timestamp = XES_COLUMNS["timestamp"] if timestamp == "timestamp" else timestamp
@@ -746,84 +839,125 @@ def load_events(
     stage_col = resolve_column(frame, stage, "stage", source_name)
     ts_col = resolve_column(frame, timestamp, "timestamp", source_name)
     _refuse_empty(frame, source_name, columns=False)
-    n = len(frame)
     row_labels = frame.index.to_numpy()
-    frame.index = pd.RangeIndex(n)  # work by position: the labels may repeat
+    frame.index = pd.RangeIndex(len(frame))  # work by position: the labels may repeat
+    table = _Table(frame, source_name, notes, case_col, stage_col, ts_col, row_labels)
+    return table, flags
 
-    case_ids, case_missing, case_trimmed, case_sort = _parse_case_ids(frame[case_col])
+
+def _parse_columns(
+    table: _Table,
+    *,
+    model: StageModel,
+    stage_map: Mapping[str, str] | None,
+    tz: str,
+    dayfirst: bool,
+) -> _Parsed:
+    """Parse case ids, stages and times; notes about the times join the table's notes."""
+    frame = table.frame
+    case_ids, case_missing, case_trimmed, case_sort = _parse_case_ids(frame[table.case_col])
     stage_codes, stage_missing, stage_unknown, stage_repair = _parse_stages(
-        frame[stage_col], model, stage_map
+        frame[table.stage_col], model, stage_map
     )
     stamps, ts_missing, ts_bad, ts_repair, ts_notes = parse_timestamps(
-        frame[ts_col], tz=tz, dayfirst=dayfirst
+        frame[table.ts_col], tz=tz, dayfirst=dayfirst
     )
-    notes.extend(dict.fromkeys(ts_notes))
+    table.notes.extend(dict.fromkeys(ts_notes))
+    return _Parsed(
+        case_ids=case_ids,
+        case_missing=case_missing,
+        case_trimmed=case_trimmed,
+        case_sort=case_sort,
+        stage_codes=stage_codes,
+        stage_missing=stage_missing,
+        stage_unknown=stage_unknown,
+        stage_repair=stage_repair,
+        stamps=stamps,
+        ts_missing=ts_missing,
+        ts_bad=ts_bad,
+        ts_repair=ts_repair,
+    )
 
-    reject = np.array([""] * n, dtype=object)
-    detail = np.array([""] * n, dtype=object)
 
-    def raw_text(column: str, mask: np.ndarray) -> np.ndarray:
-        values = frame[column].iloc[np.flatnonzero(mask)].astype("string")
-        return values.to_numpy(dtype=object, na_value=None)
-
-    # rows the reader already rejected or repaired (field count, encoding)
-    pre_repair = np.array([""] * n, dtype=object)
-    pre_detail = np.array([""] * n, dtype=object)
+def _apply_reader_flags(table: _Table, flags: RowFlags) -> None:
+    """Rows the reader already rejected or repaired (field count, encoding), then NUL bytes."""
     if flags:  # a file's rows: their labels are unique
-        flag_pos = pd.Index(row_labels).get_indexer(list(flags))
+        flag_pos = pd.Index(table.labels).get_indexer(list(flags))
         for pos, (status, flag_code, text) in zip(flag_pos, flags.values(), strict=True):
             if status == "rejected":
-                reject[pos], detail[pos] = flag_code, text
+                table.reject[pos], table.detail[pos] = flag_code, text
             else:
-                pre_repair[pos], pre_detail[pos] = flag_code, text
-    nul_mask, nul_detail = _nul_fields(frame)
-    nul_mask &= reject == ""
-    reject[nul_mask], detail[nul_mask] = "nul_byte", nul_detail[nul_mask]
+                table.pre_repair[pos], table.pre_detail[pos] = flag_code, text
+    nul_mask, nul_detail = _nul_fields(table.frame)
+    nul_mask &= table.reject == ""
+    table.reject[nul_mask], table.detail[nul_mask] = "nul_byte", nul_detail[nul_mask]
 
-    # the first problem found is the reason given
+
+def _reject_unreadable(table: _Table, parsed: _Parsed, *, model: StageModel, tz: str) -> None:
+    """Reject rows with a missing or unreadable value, or an implausible date.
+
+    The first problem found (in the order of the checks) is the reason given.
+    """
+    reject, detail = table.reject, table.detail
     for mask, code, column in (
-        (case_missing, "missing_case_id", None),
-        (stage_missing, "missing_stage", None),
-        (stage_unknown, "unknown_stage", stage_col),
-        (ts_missing, "missing_timestamp", None),
-        (ts_bad != "", None, ts_col),
+        (parsed.case_missing, "missing_case_id", None),
+        (parsed.stage_missing, "missing_stage", None),
+        (parsed.stage_unknown, "unknown_stage", table.stage_col),
+        (parsed.ts_missing, "missing_timestamp", None),
+        (parsed.ts_bad != "", None, table.ts_col),
     ):
         new = mask & (reject == "")
         if not new.any():
             continue
-        reject[new] = ts_bad[new] if code is None else code
+        reject[new] = parsed.ts_bad[new] if code is None else code
         if column is not None:
-            detail[new] = [repr(v) for v in raw_text(column, new)]
+            detail[new] = [repr(v) for v in table.raw_text(column, new)]
+    stamps = parsed.stamps
     implausible = outside_window(stamps, tz=tz) & (reject == "")
     if implausible.any():
         last = pd.Timestamp.now(tz=tz).normalize() + pd.Timedelta(days=PLAUSIBLE_AHEAD_DAYS)
         reject[implausible] = "implausible_date"
         detail[implausible] = [
-            f"{ts_col} {v!r} is {t.tz_convert(tz):%Y-%m-%d}, outside {PLAUSIBLE_FROM:%Y-%m-%d} "
-            f"to {last:%Y-%m-%d}; correct the year"
-            for v, t in zip(raw_text(ts_col, implausible), stamps[implausible], strict=True)
+            f"{table.ts_col} {v!r} is {t.tz_convert(tz):%Y-%m-%d}, outside "
+            f"{PLAUSIBLE_FROM:%Y-%m-%d} to {last:%Y-%m-%d}; correct the year"
+            for v, t in zip(
+                table.raw_text(table.ts_col, implausible), stamps[implausible], strict=True
+            )
         ]
-    if (reject == "unknown_stage").any():
+    unknown = reject == "unknown_stage"
+    if unknown.any():
         known = ", ".join(model.ids)
-        detail[reject == "unknown_stage"] = [
-            f"{d} is not a stage; known stages: {known}" for d in detail[reject == "unknown_stage"]
-        ]
+        detail[unknown] = [f"{d} is not a stage; known stages: {known}" for d in detail[unknown]]
 
-    events = frame.drop(columns=[case_col, stage_col, ts_col])
+
+def _canonical_events(table: _Table, parsed: _Parsed, model: StageModel) -> pd.DataFrame:
+    """Every row as ``case_id, stage, timestamp``, the other input columns, and ``__row``."""
+    events = table.frame.drop(columns=[table.case_col, table.stage_col, table.ts_col])
     for name in ("case_id", "stage", "timestamp"):
         if name in events.columns:
             events = events.rename(columns={name: f"{name}_original"})
-    events.insert(0, "case_id", case_ids.array)
+    events.insert(0, "case_id", parsed.case_ids.array)
     events.insert(
-        1, "stage", pd.Categorical.from_codes(np.maximum(stage_codes, 0), dtype=model.dtype)
+        1, "stage", pd.Categorical.from_codes(np.maximum(parsed.stage_codes, 0), dtype=model.dtype)
     )
-    events.insert(2, "timestamp", stamps.array)
-    events["__row"] = np.arange(n)
+    events.insert(2, "timestamp", parsed.stamps.array)
+    events["__row"] = np.arange(len(events))
+    return events
 
-    ok = reject == ""
-    good = events[ok]
-    good, case_codes = _sorted_with_codes(good, model, case_sort[ok])
-    # duplicates: same case, stage and time -> keep the first row (the sort is stable)
+
+def _kept_events(table: _Table, parsed: _Parsed, model: StageModel) -> pd.DataFrame:
+    """The rows not rejected, sorted, without duplicates and events after a closure."""
+    events = _canonical_events(table, parsed, model)
+    ok = table.reject == ""
+    good, case_codes = _sorted_with_codes(events[ok], model, parsed.case_sort[ok])
+    good, case_codes = _reject_duplicates(table, good, case_codes)
+    return _reject_closure_violations(table, good, case_codes, model)
+
+
+def _reject_duplicates(
+    table: _Table, good: pd.DataFrame, case_codes: np.ndarray
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Same case, stage and time as an earlier row: keep the first row (the sort is stable)."""
     stage_codes_sorted = good["stage"].cat.codes.to_numpy()
     ts_sorted = pd.DatetimeIndex(good["timestamp"]).asi8
     same = np.zeros(len(good), dtype=bool)
@@ -832,92 +966,117 @@ def load_events(
         & (ts_sorted[1:] == ts_sorted[:-1])
         & (stage_codes_sorted[1:] == stage_codes_sorted[:-1])
     )
-    if same.any():
-        rows = good["__row"].to_numpy()
-        first = np.maximum.accumulate(np.where(~same, np.arange(len(good)), 0))
-        reject[rows[same]] = "duplicate_event"
-        detail[rows[same]] = [f"same as row {row_labels[r]}" for r in rows[first[same]]]
-        good = good[~same].reset_index(drop=True)
-        case_codes = case_codes[~same]
-    # events after a closure (until a reopening) and reopenings of open cases
-    if model.closed_id is not None and len(good):
-        closed_code = model.ids.index(model.closed_id)
-        # a model without a reopened state: a closure is final (-1 matches no stage)
-        reopen_code = -1 if model.reopened_id is None else model.ids.index(model.reopened_id)
-        while True:  # a rejected event must not change the state: repeat without it (rare)
-            codes = good["stage"].cat.codes.to_numpy()
-            after_closure, bad_reopen = _closure_violations(
-                codes, case_codes, closed_code, reopen_code
-            )
-            drop = after_closure | bad_reopen
-            if not drop.any():
-                break
-            pos = good["__row"].to_numpy()
-            reject[pos[after_closure]] = "event_after_closure"
-            detail[pos[after_closure]] = "the case was closed (ditutup) before this event"
-            reject[pos[bad_reopen]] = "reopen_without_closure"
-            detail[pos[bad_reopen]] = "the case was not closed (ditutup) before this reopening"
-            good = good[~drop].reset_index(drop=True)
-            case_codes = case_codes[~drop]
+    if not same.any():
+        return good, case_codes
+    rows = good["__row"].to_numpy()
+    first = np.maximum.accumulate(np.where(~same, np.arange(len(good)), 0))
+    table.reject[rows[same]] = "duplicate_event"
+    table.detail[rows[same]] = [f"same as row {table.labels[r]}" for r in rows[first[same]]]
+    return good[~same].reset_index(drop=True), case_codes[~same]
 
-    kept_rows = good["__row"].to_numpy()
-    good = good.drop(columns="__row").reset_index(drop=True)
 
-    # repairs of kept rows
-    repair_codes = np.array([""] * n, dtype=object)
+def _reject_closure_violations(
+    table: _Table, good: pd.DataFrame, case_codes: np.ndarray, model: StageModel
+) -> pd.DataFrame:
+    """Reject events after a closure (until a reopening) and reopenings of open cases."""
+    if model.closed_id is None or not len(good):
+        return good
+    closed_code = model.ids.index(model.closed_id)
+    # a model without a reopened state: a closure is final (-1 matches no stage)
+    reopen_code = -1 if model.reopened_id is None else model.ids.index(model.reopened_id)
+    while True:  # a rejected event must not change the state: repeat without it (rare)
+        codes = good["stage"].cat.codes.to_numpy()
+        after_closure, bad_reopen = _closure_violations(codes, case_codes, closed_code, reopen_code)
+        drop = after_closure | bad_reopen
+        if not drop.any():
+            return good
+        pos = good["__row"].to_numpy()
+        table.reject[pos[after_closure]] = "event_after_closure"
+        table.detail[pos[after_closure]] = "the case was closed (ditutup) before this event"
+        table.reject[pos[bad_reopen]] = "reopen_without_closure"
+        table.detail[pos[bad_reopen]] = "the case was not closed (ditutup) before this reopening"
+        good = good[~drop].reset_index(drop=True)
+        case_codes = case_codes[~drop]
+
+
+def _repair_codes(table: _Table, parsed: _Parsed, kept_rows: np.ndarray) -> np.ndarray:
+    """The repairs of each kept row, joined with ``", "`` (``""``: none or not kept)."""
+    n = len(table.frame)
+    codes = np.array([""] * n, dtype=object)
     kept_mask = np.zeros(n, dtype=bool)
     kept_mask[kept_rows] = True
-    for arr in (pre_repair, stage_repair, np.where(case_trimmed, "case_id_trimmed", ""), ts_repair):
+    for arr in (
+        table.pre_repair,
+        parsed.stage_repair,
+        np.where(parsed.case_trimmed, "case_id_trimmed", ""),
+        parsed.ts_repair,
+    ):
         has = kept_mask & (arr != "")
-        repair_codes[has] = np.where(
-            repair_codes[has] == "", arr[has], repair_codes[has] + ", " + arr[has]
-        )
-    repaired = kept_mask & (repair_codes != "")
+        codes[has] = np.where(codes[has] == "", arr[has], codes[has] + ", " + arr[has])
+    return codes
+
+
+def _describe_repairs(
+    table: _Table, parsed: _Parsed, model: StageModel, repaired: np.ndarray
+) -> None:
+    """Write what each repair of the ``repaired`` rows did into their detail."""
+    stage_repair, ts_repair = parsed.stage_repair[repaired], parsed.ts_repair[repaired]
+    stage_detail = np.where(
+        stage_repair != "",
+        [
+            f"stage {r!r} read as {model.ids[c]!r}"
+            for r, c in zip(table.raw_text(table.stage_col, repaired), parsed.stage_codes[repaired])
+        ],
+        "",
+    )
+    ts_detail = np.where(
+        ts_repair != "",
+        [
+            f"time {t!r} read as {s}"
+            for t, s in zip(table.raw_text(table.ts_col, repaired), parsed.stamps[repaired])
+        ],
+        "",
+    )
+    table.detail[repaired] = [
+        "; ".join(x for x in parts if x)
+        for parts in zip(table.pre_detail[repaired], stage_detail, ts_detail)
+    ]
+
+
+def _load_report(
+    table: _Table, parsed: _Parsed, *, model: StageModel, kept_rows: np.ndarray, tz: str
+) -> LoadReport:
+    """The report: one issue per repaired or rejected row; every row accounted for."""
+    repair_codes = _repair_codes(table, parsed, kept_rows)
+    repaired = repair_codes != ""
     if repaired.any():
-        stage_detail = np.where(
-            stage_repair[repaired] != "",
-            [
-                f"stage {r!r} read as {model.ids[c]!r}"
-                for r, c in zip(raw_text(stage_col, repaired), stage_codes[repaired])
-            ],
-            "",
-        )
-        ts_detail = np.where(
-            ts_repair[repaired] != "",
-            [
-                f"time {t!r} read as {s}"
-                for t, s in zip(raw_text(ts_col, repaired), stamps[repaired])
-            ],
-            "",
-        )
-        detail[repaired] = [
-            "; ".join(x for x in parts if x)
-            for parts in zip(pre_detail[repaired], stage_detail, ts_detail)
-        ]
+        _describe_repairs(table, parsed, model, repaired)
+    reject = table.reject
     issue_mask = repaired | (reject != "")
     issues = pd.DataFrame(
         {
-            "row": row_labels[issue_mask],
+            "row": table.labels[issue_mask],
             "status": np.where(reject[issue_mask] != "", "rejected", "repaired"),
             "reason": np.where(
                 reject[issue_mask] != "", reject[issue_mask], repair_codes[issue_mask]
             ),
-            "detail": detail[issue_mask],
-            "case": raw_text(case_col, issue_mask),
-            "stage": raw_text(stage_col, issue_mask),
-            "timestamp": raw_text(ts_col, issue_mask),
+            "detail": table.detail[issue_mask],
+            "case": table.raw_text(table.case_col, issue_mask),
+            "stage": table.raw_text(table.stage_col, issue_mask),
+            "timestamp": table.raw_text(table.ts_col, issue_mask),
         }
     )
     if not set(issues["reason"].str.split(", ").explode()) <= set(REASONS):  # pragma: no cover
         raise AssertionError("unknown reason code")
+    n = len(table.frame)
     report = LoadReport(
         n_read=n,
-        n_kept=len(good),
+        n_kept=len(kept_rows),
         issues=issues,
-        notes=tuple(notes),
-        source=source_name,
+        notes=tuple(table.notes),
+        source=table.source,
         tz=tz,
     )
     if report.n_kept + report.n_rejected != n:  # pragma: no cover - an accounting bug
         raise AssertionError(f"rows not accounted for: {n} read, {report!r}")
-    return EventLog(events=good, model=model, report=report, tz=tz)
+    return report

@@ -8,7 +8,8 @@ merge into one stay. A stay that has not ended by ``as_of`` is *open*: its durat
 censored (Kaplan–Meier, see :func:`pekso_toolkit.stays.summary.stage_summary`), never dropped.
 
 Durations are counted in calendar days or in working days (Mon–Fri minus Indonesian public
-holidays, measured in Asia/Jakarta local time, with fractions of days kept).
+holidays, measured in the local time of the log's time zone (``tz``, by default Asia/Jakarta),
+with fractions of days kept).
 """
 
 from __future__ import annotations
@@ -383,11 +384,13 @@ def time_in_stage(
         its memory limit), or a dask DataFrame (see :func:`time_in_stage_dask`; the result is
         the same).
     as_of : str, date, datetime or Timestamp
-        The analysis date. Naive values are read in Asia/Jakarta; ``"2024-06-30"`` means
-        2024-06-30 00:00 WIB, and events at exactly that instant are included.
+        The analysis date. Naive values are read in ``tz`` (by default the log's time zone,
+        Asia/Jakarta unless loaded otherwise); ``"2024-06-30"`` means 2024-06-30 00:00 there,
+        and events at exactly that instant are included.
     days : {"calendar", "working"}
         Unit of ``days``: calendar days, or working days (weekdays that are not public holidays,
-        counted in Asia/Jakarta local time, fractions of days kept).
+        counted on the local calendar of ``tz``, fractions of days kept): a stay ending Friday
+        16:00 UTC ends on Friday in Asia/Jakarta but on Saturday in Asia/Jayapura.
     holidays : "ID", list of dates or None
         Holidays for working days: the Indonesian calendar of the ``holidays`` package (default),
         your own list of dates, or None for weekends only.
