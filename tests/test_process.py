@@ -40,7 +40,7 @@ def test_hand_log_moves_counts_and_times() -> None:
         ("intervensi", "ditutup"): ("close", 1, 1),
         ("terminasi", "ditutup"): ("close", 1, 1),
         ("ditutup", "dibuka_kembali"): ("reopen", 2, 2),
-        ("dibuka_kembali", "intervensi"): ("reopen", 1, 1),
+        ("dibuka_kembali", "intervensi"): ("resume", 1, 1),
     }
     # intake before assessment: A 3 days (from the first intake event), B 1 and 1 day
     fwd = _move(table, "proses_awal", "asesmen")
@@ -62,8 +62,6 @@ def test_same_moves_as_transitions() -> None:
     sim = simulate_effect(3000, seed=3, rework=0.2)
     table = pk.process_map(sim.events, as_of=sim.as_of)
     ref = pk.transitions(sim.events, as_of=sim.as_of)
-    kinds = {"resume": "reopen"}
-    ref = ref.assign(kind=ref["kind"].map(lambda k: kinds.get(k, k)))
     merged = table.merge(ref, on=["from_stage", "to_stage"], suffixes=("", "_ref"))
     assert len(merged) == len(table) == len(ref)
     assert (merged["n_moves"] == merged["n"]).all()
@@ -196,7 +194,7 @@ def _overlaps(texts: list) -> list[tuple[str, str]]:
 def test_process_map_plot_of_seven_stages_is_readable() -> None:
     events = _seven_stage_events()
     table = pk.process_map(events, model=SEVEN)
-    assert set(table["kind"]) == {"forward", "skip", "rework", "close", "reopen"}
+    assert set(table["kind"]) == {"forward", "skip", "rework", "close", "reopen", "resume"}
     ax = pk.plot_process_map(events, model=SEVEN, min_cases=15)
     arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
     assert len(arrows) == int((table["n_cases"] >= 15).sum())

@@ -33,6 +33,7 @@ KIND_COLORS: dict[str, str] = {
     "rework": "#d95f02",
     "close": "#4d4d4d",
     "reopen": "#e7298a",
+    "resume": "#e6ab02",
 }
 
 _KIND_LABELS = {
@@ -41,6 +42,7 @@ _KIND_LABELS = {
     "rework": ("kembali (pengulangan)", "back (rework)"),
     "close": ("ditutup", "closed"),
     "reopen": ("dibuka kembali", "reopened"),
+    "resume": ("dilanjutkan setelah dibuka kembali", "resumed after reopening"),
 }
 
 _BOX_W, _BOX_H = 0.72, 0.42
@@ -151,8 +153,8 @@ def plot_process_map(
     ax : matplotlib Axes, optional
         Where to draw (default: a new figure sized to the number of stages).
     palette : mapping of kind -> colour, optional
-        Colours of ``"forward"``, ``"skip"``, ``"rework"``, ``"close"``, ``"reopen"`` (default
-        :data:`KIND_COLORS`); missing kinds keep their default.
+        Colours of ``"forward"``, ``"skip"``, ``"rework"``, ``"close"``, ``"reopen"``,
+        ``"resume"`` (default :data:`KIND_COLORS`); missing kinds keep their default.
     as_of : date-like, optional
         Analysis date when the events are given (default: the last event).
     model : StageModel, optional
@@ -195,7 +197,7 @@ def plot_process_map(
             continue
         kind = str(row["kind"])
         xa, xb = x_of[a], x_of[b]
-        above = xb - xa == 1 and kind in ("forward", "close", "reopen")
+        above = xb - xa == 1 and kind in ("forward", "close", "reopen", "resume")
         level = -1 if above else int(2 * (abs(xb - xa) - 1) + (0 if xb > xa else 1))
         arcs.append((i, kind, xa, xb, above, level))
     levels = sorted({arc[5] for arc in arcs if arc[5] >= 0})

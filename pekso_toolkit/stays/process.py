@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Kinds of move, in drawing order.
-MOVE_KINDS = ("forward", "skip", "rework", "close", "reopen")
+MOVE_KINDS = ("forward", "skip", "rework", "close", "reopen", "resume")
 
 #: Columns of :func:`process_map`.
 PROCESS_MAP_COLUMNS = (
@@ -119,8 +119,10 @@ def _kinds(model: StageModel) -> np.ndarray:
                 continue
             if kinds[b] == "closed":
                 out[a, b] = MOVE_KINDS.index("close")
-            elif kinds[a] != "stage" or kinds[b] == "reopened":
+            elif kinds[a] == "closed" or kinds[b] == "reopened":
                 out[a, b] = MOVE_KINDS.index("reopen")
+            elif kinds[a] == "reopened":
+                out[a, b] = MOVE_KINDS.index("resume")
             else:
                 step = pos[b] - pos[a]
                 name = "forward" if step == 1 else "skip" if step > 1 else "rework"
@@ -191,8 +193,10 @@ def process_map(
         ``to_stage``: ``from_stage``, ``to_stage`` (categoricals of the model's ids), ``kind``
         (``"forward"`` to the next helping stage, ``"skip"`` forward past one or more stages,
         ``"rework"`` back to an earlier stage, ``"close"`` into the closed state,
-        ``"reopen"`` out of the closed state into the reopened state, or from there into a
-        stage), ``n_cases`` (cases with at least one such move), ``n_moves``,
+        ``"reopen"`` out of the closed state (into the reopened state or straight into a
+        stage), ``"resume"`` from the reopened state into a stage — the kinds of
+        :func:`~pekso_toolkit.stays.flow.transitions`), ``n_cases`` (cases with at least one
+        such move), ``n_moves``,
         ``share_of_exits`` (this move's share of the stays of ``from_stage`` that have ended,
         0–1), ``median_days`` and ``p90_days`` (calendar days spent in ``from_stage`` before the
         move: the time by which half / 90 % of these moves have happened, from the
