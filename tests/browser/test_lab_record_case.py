@@ -136,6 +136,7 @@ def test_record_case_in_jupyterlab(page: Any, tmp_path: Path) -> None:
             "problem_added",
             "item_ticked",
             "contract_signed",
+            "item_ticked",  # the signed contract ticks "kontrak_layanan" by itself
         ]
         payloads = [json.loads(p) for p in events["payload"]]
         assert payloads[0] == {
@@ -158,6 +159,8 @@ def test_record_case_in_jupyterlab(page: Any, tmp_path: Path) -> None:
             "out_of_scope": [],
             "capacity_note": "Peksos mampu mendampingi.",
         }
+        signed = int(events["event_id"][3])
+        assert payloads[4] == {"item": "kontrak_layanan", "derived_from": signed}
         assert set(events["recorded_by"]) == {"ani"}
         assert events["case_id"].nunique() == 1
         case_id = str(events["case_id"].iloc[0])
