@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 # (without EVENTS: the synthetic sample data, labelled as such on every page)
 OUT ?= reports
 DATA_ARGS = $(if $(EVENTS),--events $(EVENTS),--demo) $(if $(AS_OF),--as-of $(AS_OF)) \
-	$(if $(STORE),--store $(STORE)) $(if $(TZ),--tz $(TZ)) $(if $(INTERNAL),--internal)
+	$(if $(STORE),--store $(STORE)) $(if $(filter command line,$(origin TZ)),--tz $(TZ)) \
+	$(if $(INTERNAL),--internal)
+# (TZ counts only when given on the command line: the environment's TZ is the computer's zone)
 # JupyterLab refuses to run as root without this flag
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
