@@ -131,3 +131,15 @@ def test_readable_tables_formats_every_dataframe_in_a_notebook_until_turned_off(
 def test_row_numbers_left_from_filtering_are_not_shown() -> None:
     frame = pd.DataFrame({"office": ["A", "B", "C"], "n": [1, 2, 3]}).query("n > 1")
     assert list(pk.show_table(frame).frame.columns) == ["Kantor / Office", "Jumlah / Number"]
+
+
+def test_cells_holding_several_values_are_shown_as_they_are() -> None:
+    import numpy as np
+
+    frame = pd.DataFrame({"in_scope": [("P1", "P3"), np.array([1, 2]), {"P2"}, None]})
+    assert pk.show_table(frame).frame.iloc[:, 0].tolist() == [
+        "('P1', 'P3')",
+        "[1 2]",
+        "{'P2'}",
+        "—",
+    ]

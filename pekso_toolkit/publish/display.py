@@ -160,8 +160,15 @@ def column_label(column: Any, lang: str | None = None, *, both: bool = True) -> 
     return pick(label_id, label_en, lang)
 
 
+def _is_missing(value: Any) -> bool:
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list, array or set in a cell is a value, not missing
+        return False
+
+
 def _cell_text(value: Any, tz: str, decimals: int) -> str:
-    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+    if _is_missing(value):
         return "—"
     if isinstance(value, pd.Timestamp):
         stamp = value.tz_convert(tz) if value.tzinfo is not None else value
