@@ -41,6 +41,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _shared import cpu_name  # noqa: E402
 
 import pekso_toolkit as pk  # noqa: E402
 from pekso_toolkit.datasets import synthesize  # noqa: E402
@@ -50,15 +51,7 @@ SEED = 7
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_name()
     return (
         f"{cpu}, {os.cpu_count()} cores; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "

@@ -24,7 +24,6 @@ Run: ``.venv/bin/python benchmarks/drivers_coverage.py [--seeds 50] [--n 1500] [
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import platform
@@ -42,17 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _shared import cpu_name, load_simlog  # noqa: E402
+
 import pekso_toolkit as pk  # noqa: E402
 
 WEIBULL_SHAPE = 1.5
-
-
-def _simlog() -> Any:
-    spec = importlib.util.spec_from_file_location("simlog", ROOT / "tests" / "simlog.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
@@ -64,15 +57,7 @@ def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    cpu = cpu_name()
     load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     return (
         f"{cpu}, {os.cpu_count()} cores{load}; {platform.system()} {platform.release()}; "
@@ -84,7 +69,7 @@ def machine() -> str:
 def run(
     distribution: str, seeds: range, n_cases: int, ratio: float, rework: float = 0.0
 ) -> dict[str, Any]:
-    simulate_effect = _simlog().simulate_effect
+    simulate_effect = load_simlog().simulate_effect
     shape = 1.0 if distribution == "exponential" else WEIBULL_SHAPE
     true_hr = ratio**-shape
     est, lows, highs, hrs, hr_cov, null_p = [], [], [], [], 0, []

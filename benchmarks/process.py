@@ -24,7 +24,6 @@ Run: ``.venv/bin/python benchmarks/process.py [--cases 100000] [--seeds 50]``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import os
 import platform
@@ -45,6 +44,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from _shared import load_simlog  # noqa: E402
 
 import pekso_toolkit as pk  # noqa: E402
 
@@ -83,14 +83,6 @@ RECEIPT_STAGE_MAP = {
 }
 
 
-def _simlog() -> Any:
-    spec = importlib.util.spec_from_file_location("simlog", ROOT / "tests" / "simlog.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _timed(label: str, fn: Any, repeat: int = 3) -> Any:
     times, result = [], None
     for _ in range(repeat):
@@ -103,7 +95,7 @@ def _timed(label: str, fn: Any, repeat: int = 3) -> Any:
 
 
 def timings(n_cases: int) -> None:
-    sim = _simlog().simulate_effect(n_cases, seed=1, rework=0.1, span_days=450)
+    sim = load_simlog().simulate_effect(n_cases, seed=1, rework=0.1, span_days=450)
     events = sim.events
     stays = pk.time_in_stage(events, as_of=sim.as_of)
     print(
@@ -141,7 +133,7 @@ def timings(n_cases: int) -> None:
 
 
 def coverage(n_seeds: int, n_cases: int) -> None:
-    simulate_effect = _simlog().simulate_effect
+    simulate_effect = load_simlog().simulate_effect
     print(f"\n2. Known effect: risk tinggi doubles the assessment median ({n_seeds} seeds, "
           f"{n_cases:,} cases each, censored at as_of)")  # fmt: skip
     for distribution in ("exponential", "weibull"):

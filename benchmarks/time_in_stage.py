@@ -17,7 +17,6 @@ by the toolkit or its tests.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -32,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _shared import load_simlog  # noqa: E402
 
 AS_OF = "2024-06-30"
 SPAN_DAYS = 450.0  # cases start uniformly in the 450 days before as_of: about 20 % still open
@@ -122,21 +123,13 @@ def warm_memory(gigabytes: float) -> float:
     return time.perf_counter() - start
 
 
-def _simlog() -> Any:
-    spec = importlib.util.spec_from_file_location("simlog", ROOT / "tests" / "simlog.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def worker(n_cases: int, repeats: int, parquet: str | None) -> dict[str, Any]:
     from pekso_toolkit.events.eventlog import EventLog
     from pekso_toolkit.stays.durations import time_in_stage
     from pekso_toolkit.stays.exits import stage_exits
     from pekso_toolkit.stays.summary import stage_summary
 
-    sim = _simlog().simulate(n_cases, seed=42, as_of=AS_OF, span_days=SPAN_DAYS, shuffle=True)
+    sim = load_simlog().simulate(n_cases, seed=42, as_of=AS_OF, span_days=SPAN_DAYS, shuffle=True)
     events = sim.events[sim.events["timestamp"] <= sim.as_of].reset_index(drop=True)
     closed = int((events["stage"] == "ditutup").sum())
     if parquet:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import PeksoError
@@ -73,6 +74,12 @@ def _data_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _data_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of ``build_reports`` / ``prepare_dashboard`` given on the line."""
+    names = ("as_of", "out", "store", "tz", "internal", "demo")
+    return {name: getattr(args, name) for name in names}
+
+
 def _serve(path: Path, port: int) -> int:
     """Run Voila on ``path`` (localhost only) until interrupted; returns its exit code."""
     command = [
@@ -98,27 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "report":
             results = build_reports(
-                args.events,
-                as_of=args.as_of,
-                out=args.out,
-                store=args.store,
-                tz=args.tz,
-                internal=args.internal,
-                demo=args.demo,
-                progress=not args.no_progress,
+                args.events, **_data_options(args), progress=not args.no_progress
             )
             for result in results:
                 print(f"laporan / report: {result.html}")
         elif args.command == "dashboard":
-            path = prepare_dashboard(
-                args.events,
-                as_of=args.as_of,
-                out=args.out,
-                store=args.store,
-                tz=args.tz,
-                internal=args.internal,
-                demo=args.demo,
-            )
+            path = prepare_dashboard(args.events, **_data_options(args))
             print(f"dasbor / dashboard notebook: {path}")
             if not args.prepare_only:
                 return _serve(path, args.port)

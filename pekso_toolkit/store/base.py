@@ -394,10 +394,10 @@ class StoreBase:
             with self._read() as conn:
                 return 0, self._checked(conn, case_id, build, at=at, allow_closed=allow_closed)[2]
         with self._write() as conn:
-            now, moment, payload = self._checked(
+            now, moment, payload, state = self._checked(
                 conn, case_id, build, at=at, allow_closed=allow_closed
             )
-            item = _derived_tick(kind, self._state(conn, case_id), payload, self.model)
+            item = _derived_tick(kind, state, payload, self.model)
 
             def tick(source: dict[str, Any]) -> None:  # in the same transaction
                 tick_payload = {"item": item, **source}
@@ -420,12 +420,13 @@ class StoreBase:
         *,
         at: When,
         allow_closed: bool,
-    ) -> tuple[datetime, datetime, dict[str, Any]]:
-        """The checks of every recording: ``(now, at, payload)`` or the error that refuses it."""
+    ) -> tuple[datetime, datetime, dict[str, Any], CaseState]:
+        """The checks of every recording: ``(now, at, payload, state before it)`` or the error
+        that refuses it."""
         now = self._now()
         moment = self._when(at, now)
         state = self._state(conn, case_id)
         if not allow_closed:
             self._open(state)
         self._not_before(moment, state.opened_at, "waktu kasus dibuka / the case's opening")
-        return now, moment, build(state, moment)
+        return now, moment, build(state, moment), state

@@ -19,7 +19,7 @@ from pekso_toolkit.widgets._common import (
     store_zone_name,
     style_block,
 )
-from pekso_toolkit.widgets.checklist import StageChecklist
+from pekso_toolkit.widgets.checklist import StageChecklist, show_checklist
 
 __all__ = ["CaseBoard"]
 
@@ -173,12 +173,7 @@ class CaseBoard(StoreView):
     def open_case(self, case_id: str) -> StageChecklist:
         """Show the checklist of ``case_id`` below the board (what clicking a case does)."""
         self.selected = case_id
-        checklist = StageChecklist(self.store, case_id)
-        old = list(self.detail.children)
-        self.detail.children = [checklist]
-        for widget in old:
-            widget.close()
-        return checklist
+        return show_checklist(self.detail, self.store, case_id)
 
     # ----------------------------------------------------------------------------- view
     def refresh(self) -> None:

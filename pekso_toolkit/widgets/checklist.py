@@ -27,7 +27,7 @@ from pekso_toolkit.widgets._common import (
     style_block,
 )
 
-__all__ = ["StageChecklist"]
+__all__ = ["StageChecklist", "show_checklist"]
 
 #: The often-forgotten steps (stage model ``forgotten`` values) in both languages.
 FORGOTTEN: dict[str, tuple[str, str]] = {
@@ -426,3 +426,13 @@ class StageChecklist(StoreView):
         """Ids of the items shown (the viewed stage's checklist)."""
         stage = self.model.stage(str(self.stage.value))
         return [item.id for item in stage.checklist]
+
+
+def show_checklist(detail: w.Box, store: Any, case_id: str) -> StageChecklist:
+    """Show the checklist of ``case_id`` in ``detail`` (closing what it showed before)."""
+    checklist = StageChecklist(store, case_id)
+    old = list(detail.children)
+    detail.children = [checklist]
+    for widget in old:
+        widget.close()
+    return checklist

@@ -26,7 +26,7 @@ from pekso_toolkit.widgets._common import (
     style_block,
 )
 from pekso_toolkit.widgets.board import CaseBoard
-from pekso_toolkit.widgets.checklist import StageChecklist
+from pekso_toolkit.widgets.checklist import StageChecklist, show_checklist
 
 __all__ = ["WorklistView", "supervisor_view"]
 
@@ -107,12 +107,7 @@ class WorklistView(StoreView):
     def open_case(self, case_id: str) -> StageChecklist:
         """Show the checklist of ``case_id`` below the list (what clicking a task does)."""
         self.selected = case_id
-        checklist = StageChecklist(self.store, case_id)
-        old = list(self.detail.children)
-        self.detail.children = [checklist]
-        for widget in old:
-            widget.close()
-        return checklist
+        return show_checklist(self.detail, self.store, case_id)
 
     def refresh(self) -> None:
         """Re-read the store and redraw the list."""

@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +32,19 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 12
     raise AssertionError(f"nothing listens on port {port} after {timeout} s")
 
 
-def test_make_dashboard_explorer_reacts_to_a_new_grouping(page: Any, tmp_path: Path) -> None:
+@contextmanager
+def _make_dashboard(tmp_path: Path, *variables: str) -> Iterator[int]:
+    """``make dashboard`` with ``variables`` on a free port; yields the port once it listens."""
     port = free_port()
     log = (tmp_path / "voila.log").open("wb")
     proc = subprocess.Popen(
-        ["make", "-s", "dashboard", f"DASHBOARD_ARGS=--port={port} --Voila.port_retries=0"],
+        [
+            "make",
+            "-s",
+            "dashboard",
+            *variables,
+            f"DASHBOARD_ARGS=--port={port} --Voila.port_retries=0",
+        ],
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -42,6 +52,15 @@ def test_make_dashboard_explorer_reacts_to_a_new_grouping(page: Any, tmp_path: P
     )
     try:
         _wait_for_port(port, proc)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_make_dashboard_explorer_reacts_to_a_new_grouping(page: Any, tmp_path: Path) -> None:
+    with _make_dashboard(tmp_path) as port:
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         header = page.locator(".pekso-explorer .pekso-field-table th").first
         header.wait_for(state="visible", timeout=WAIT_MS)
@@ -62,10 +81,6 @@ def test_make_dashboard_explorer_reacts_to_a_new_grouping(page: Any, tmp_path: P
         assert rows.count() > 0
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
         assert page.dialogs == []
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
 
 
 def test_make_dashboard_on_the_users_own_export_and_store(page: Any, tmp_path: Path) -> None:
@@ -79,26 +94,8 @@ def test_make_dashboard_on_the_users_own_export_and_store(page: Any, tmp_path: P
     shutil.copy(pk.datasets.sample_events_path(), events)
     store = tmp_path / "kasus_lembaga.sqlite"
     pk.datasets.synthesize_store(store, 120, seed=3, as_of="2025-06-30").close()
-    port = free_port()
-    log = (tmp_path / "voila.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            "make",
-            "-s",
-            "dashboard",
-            f"EVENTS={events}",
-            "AS_OF=2025-06-30",
-            f"STORE={store}",
-            f"OUT={tmp_path / 'out'}",
-            f"DASHBOARD_ARGS=--port={port} --Voila.port_retries=0",
-        ],
-        cwd=REPO,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_for_port(port, proc)
+    own = (f"EVENTS={events}", "AS_OF=2025-06-30", f"STORE={store}", f"OUT={tmp_path / 'out'}")
+    with _make_dashboard(tmp_path, *own) as port:
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         threshold = page.locator(".pekso-explorer .pekso-field-min_count input")
         threshold.wait_for(state="visible", timeout=WAIT_MS)
@@ -112,7 +109,3 @@ def test_make_dashboard_on_the_users_own_export_and_store(page: Any, tmp_path: P
         page.wait_for_timeout(1000)
         assert int(threshold.input_value()) >= 11
         assert page.dialogs == []
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-        log.close()
