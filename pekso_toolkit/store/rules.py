@@ -23,6 +23,7 @@ from pekso_toolkit.store.schema import RecordError
 __all__ = [
     "MAX_NAME",
     "MAX_TEXT",
+    "RULE_FIELDS",
     "Problem",
     "check_ids",
     "check_level",
@@ -294,7 +295,7 @@ class Problem:
             name = exc.rule if isinstance(exc, PracticeRuleError) else None
             if name is None and isinstance(exc, StoreError) and "read-only" in exc.message_en:
                 name = "read_only"
-            where = exc.field or _RULE_FIELDS.get(name or "") or _prefix_field(exc.message_en)
+            where = exc.field or RULE_FIELDS.get(name or "") or _prefix_field(exc.message_en)
             out.append(cls(name, where, exc.message_id, exc.message_en, exc))
         return out
 
@@ -304,7 +305,7 @@ class Problem:
 
 
 #: Practice rules -> the argument the worker must fix.
-_RULE_FIELDS: dict[str, str] = {
+RULE_FIELDS: dict[str, str] = {
     "contract_without_scope": "in_scope",
     "contract_without_capacity": "capacity_note",
     "amendment_without_agreement": "client_agreed",

@@ -24,6 +24,7 @@ from pekso_toolkit.core.config import DEFAULT_TZ, RISK_LEVELS
 from pekso_toolkit.core.errors import PeksoError, PracticeRuleError
 from pekso_toolkit.core.i18n import get_language, pick
 from pekso_toolkit.core.times import resolve_tz
+from pekso_toolkit.store.rules import RULE_FIELDS
 from pekso_toolkit.store.schema import RecordError
 
 __all__ = [
@@ -224,17 +225,6 @@ def message_html(message_id: str, message_en: str, *, css: str = "pekso-error") 
     if second != first:
         body += f"<br><span class='pekso-other'>{esc(second)}</span>"
     return f"<div class='{css}'>{body}</div>"
-
-
-#: Practice rules -> the field the worker must fix.
-RULE_FIELDS: dict[str, str] = {
-    "contract_without_scope": "in_scope",
-    "contract_without_capacity": "capacity_note",
-    "amendment_without_agreement": "client_agreed",
-    "amendment_without_reason": "reason",
-    "closing_without_termination_contract": "termination_contract",
-    "refer_in_scope": "problem_id",
-}
 
 
 class Feedback:
