@@ -57,8 +57,13 @@ US_PER_DAY = 86_400 * 10**6
 
 
 # ---------------------------------------------------------------------------------- events
-def make_events(n_cases: int, seed: int = 42) -> tuple[Any, dict[str, int]]:
-    """The event table (pyarrow) of ``n_cases`` cases and the stays it must give."""
+def make_events(
+    n_cases: int, seed: int = 42, *, first: int = 0, width: int | None = None
+) -> tuple[Any, dict[str, int]]:
+    """The event table (pyarrow) of ``n_cases`` cases and the stays it must give.
+
+    Case ids are ``K`` and the numbers ``first`` ... ``first + n_cases - 1`` on ``width`` digits
+    (default: one more than ``n_cases`` has), so chunks of a larger log get distinct ids."""
     import numpy as np
     import pyarrow as pa
 
@@ -95,8 +100,8 @@ def make_events(n_cases: int, seed: int = 42) -> tuple[Any, dict[str, int]]:
     when = np.concatenate([enter_s, np.maximum(extra_t, enter_s[repeat] + 1), closure])
     order = rng.permutation(len(case))
     names = pa.array([*STAGES, CLOSED])
-    width = len(str(n_cases)) + 1
-    ids = pa.array([f"K{i:0{width}d}" for i in range(n_cases)])
+    width = width or len(str(n_cases)) + 1
+    ids = pa.array([f"K{i:0{width}d}" for i in range(first, first + n_cases)])
     table = pa.table(
         {
             "case_id": ids.take(pa.array(case[order])),

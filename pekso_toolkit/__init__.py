@@ -58,7 +58,7 @@ from pekso_toolkit.stays.conformance import (
     forgotten_steps,
 )
 from pekso_toolkit.stays.drivers import compare_groups, stage_drivers
-from pekso_toolkit.stays.durations import time_in_stage, working_days
+from pekso_toolkit.stays.durations import read_stays, time_in_stage, working_days
 from pekso_toolkit.stays.exits import exit_fits, stage_exits
 from pekso_toolkit.stays.flow import transitions, wip
 from pekso_toolkit.stays.process import case_durations, process_map
@@ -128,6 +128,7 @@ __all__ = [
     "show_table",
     "readable_tables",
     "column_label",
+    "read_stays",
     "read_xes",
     "scope_coverage",
     "set_language",

@@ -261,3 +261,82 @@ def test_the_length_check_can_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", pkg)
     with pytest.raises(AssertionError, match="long.py:f"):
         test_no_function_is_longer_than_the_limit()
+
+
+# ---------------------------------------------------------------------------------- pandas
+#: Private names of pandas objects (arrays, frames, indexes) that a module could reach into.
+PANDAS_PRIVATE = {
+    "_ndarray",
+    "_mgr",
+    "_values",
+    "_codes",
+    "_data",
+    "_from_sequence",
+    "_simple_new",
+    "_pa_array",
+    "_engine",
+    "_item_cache",
+    "_internal_get_values",
+    "_libs",
+}
+
+
+def pandas_internals(package: Path) -> list[str]:
+    """Places that use pandas internals: private attributes read from an object other than
+    ``self``/``cls`` (also through ``getattr(obj, "_name")``), and imports of ``pandas.core`` or
+    ``pandas._*``."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        where = path.relative_to(package.parent)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in PANDAS_PRIVATE:
+                owner = node.value
+                if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                    found.append(f"{where}:{node.lineno} .{node.attr}")
+            elif isinstance(node, ast.Attribute) and node.attr == "core":
+                if isinstance(node.value, ast.Name) and node.value.id in ("pd", "pandas"):
+                    found.append(f"{where}:{node.lineno} pandas.core")
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in PANDAS_PRIVATE
+            ):
+                found.append(f"{where}:{node.lineno} {node.args[1].value!r}")
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                )
+                for name in names:
+                    if name.startswith(("pandas.core", "pandas._")):
+                        found.append(f"{where}:{node.lineno} import {name}")
+    return found
+
+
+def test_nothing_reaches_into_pandas_internals() -> None:
+    assert pandas_internals(PACKAGE) == []
+
+
+def test_the_pandas_internals_check_can_fail(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "a.py").write_text(
+        "import pandas as pd\n"
+        "from pandas.core.arrays import StringArray\n"
+        "def f(s):\n"
+        "    x = s.array._ndarray\n"
+        "    y = getattr(s.array, '_mgr', None)\n"
+        "    return pd.core.dtypes, x, y, self_ok()\n"
+        "class C:\n"
+        "    def g(self):\n"
+        "        return self._data\n",
+        encoding="utf-8",
+    )
+    found = pandas_internals(package)
+    assert sorted(f.split(" ", 1)[1] for f in found) == sorted(
+        ["import pandas.core.arrays", "._ndarray", "'_mgr'", "pandas.core"]
+    )

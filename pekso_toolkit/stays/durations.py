@@ -14,9 +14,10 @@ with fractions of days kept).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal, NamedTuple
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, overload
 
 import duckdb
 import numpy as np
@@ -28,6 +29,7 @@ from pekso_toolkit.core.errors import AnalysisError, EventLogError
 from pekso_toolkit.core.stages import StageModel
 from pekso_toolkit.events.eventlog import canonical_ids_and_times, tie_rank
 from pekso_toolkit.stays.asof import recorded_as_of
+from pekso_toolkit.stays.calendar import Holidays
 from pekso_toolkit.stays.engine import (
     DEFAULT_TABLE,
     _is_source,
@@ -35,10 +37,22 @@ from pekso_toolkit.stays.engine import (
     event_relation,
     register_frame,
     settings,
+    sql_name,
+    sql_text,
     stay_rows,
+    stays_query,
+    working_days_ns,
 )
+from pekso_toolkit.stays.stayfile import METADATA_KEY, encode_attrs, read_stays
 
-__all__ = ["DEFAULT_TZ", "STAY_COLUMNS", "time_in_stage", "to_utc", "working_days"]
+__all__ = [
+    "DEFAULT_TZ",
+    "STAY_COLUMNS",
+    "read_stays",
+    "time_in_stage",
+    "to_utc",
+    "working_days",
+]
 
 #: Time zone in which naive dates and times are read and working days are counted.
 
@@ -57,10 +71,8 @@ STAY_COLUMNS = (
 _NS_PER_DAY = 86_400 * 10**9
 _UTC_NS = pd.DatetimeTZDtype("ns", "UTC")
 _CORE = ("case_id", "stage", "timestamp")
-_WEEKMASK = "1111100"
 
 DayCount = Literal["calendar", "working"]
-Holidays = str | Iterable[Any] | None
 
 
 # ---------------------------------------------------------------------------------- inputs
@@ -145,82 +157,6 @@ def _ns(series: pd.Series) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------------- working days
-@functools.lru_cache(maxsize=32)
-def _country_holidays(country: str, first_year: int, last_year: int) -> np.ndarray:
-    import holidays as holidays_lib
-
-    try:
-        days = holidays_lib.country_holidays(country, years=range(first_year, last_year + 1))
-    except NotImplementedError as exc:
-        raise ValueError(
-            f"no public-holiday calendar for country {country!r}; use 'ID' for Indonesia, "
-            "a list of dates, or None for weekends only"
-        ) from exc
-    return np.array(sorted(days), dtype="datetime64[D]")
-
-
-def _holiday_array(holidays: Holidays, first_year: int, last_year: int) -> np.ndarray:
-    if holidays is None:
-        return np.array([], dtype="datetime64[D]")
-    if isinstance(holidays, str):
-        return _country_holidays(holidays.upper(), first_year, last_year)
-    dates = [pd.Timestamp(d).date() for d in holidays]
-    return np.array(sorted(set(dates)), dtype="datetime64[D]")
-
-
-def _local_ns(utc_ns: np.ndarray, tz: str) -> np.ndarray:
-    index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
-    local = np.asarray(index.tz_convert(tz).tz_localize(None).asi8)
-    return local.copy() if np.shares_memory(local, utc_ns) else local
-
-
-def _working_days_ns(
-    start_ns: np.ndarray, end_ns: np.ndarray, holidays: Holidays, tz: str
-) -> np.ndarray:
-    """Working days between UTC instants (arrays of int64 ns, ``start <= end``), fractions kept.
-
-    The calendar is looked up in a table with one entry per local date from the first start to
-    the last end (is it a working day, and how many working days come before it), so each pair
-    costs a few array look-ups whatever the distance between its dates:
-
-        days = W(start date) x (part of the start date after start)
-             + W(end date) x (part of the end date before end)
-             + working dates from the day after the start date to the day before the end date
-
-    where W is 1 on working days, else 0. The last term is -W(start date) when both are on the
-    same date, which leaves exactly the working part between start and end.
-    """
-    if len(start_ns) == 0:
-        return np.zeros(0, dtype=float)
-    head = _local_ns(start_ns, tz)
-    tail = _local_ns(end_ns, tz)
-    i0 = head // _NS_PER_DAY  # local dates, as days since the epoch
-    i1 = tail // _NS_PER_DAY
-    first = int(i0.min())
-    dates = np.arange(first, int(i1.max()) + 1).astype("datetime64[D]")
-    years = pd.DatetimeIndex(dates[[0, -1]]).year
-    hol = _holiday_array(holidays, int(years[0]), int(years[1]))
-    working = np.is_busday(dates, weekmask=_WEEKMASK, holidays=hol)
-    before = np.zeros(len(dates) + 1, dtype=np.int64)  # working dates before each date
-    np.cumsum(working, out=before[1:])
-    i0 -= first
-    i1 -= first
-    # (the arrays are reused in place: on large tables fresh arrays cost page faults)
-    np.remainder(head, _NS_PER_DAY, out=head)
-    np.subtract(_NS_PER_DAY, head, out=head)  # ns of the start date after the start
-    np.remainder(tail, _NS_PER_DAY, out=tail)  # ns of the end date before the end
-    head *= working[i0]
-    tail *= working[i1]
-    head += tail
-    days = head.astype(float)
-    days /= _NS_PER_DAY
-    i0 += 1
-    full = np.take(before, i1, out=tail)
-    full -= np.take(before, i0, out=i1)
-    days += full
-    return days
-
-
 def working_days(
     start: Any,
     end: Any,
@@ -259,7 +195,7 @@ def working_days(
     swap = e_ns < s_ns
     lo = np.where(swap, e_ns, s_ns)
     hi = np.where(swap, s_ns, e_ns)
-    out = _working_days_ns(lo, hi, holidays, tz)
+    out = working_days_ns(lo, hi, holidays, tz)
     return np.where(swap, -out, out)
 
 
@@ -342,6 +278,7 @@ def _is_dask(log: Any) -> bool:
     return type(log).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
+@overload
 def time_in_stage(
     log: Any,
     *,
@@ -355,7 +292,46 @@ def time_in_stage(
     temp_directory: str | None = None,
     progress: bool = False,
     table: str = DEFAULT_TABLE,
-) -> pd.DataFrame:
+    to: None = None,
+    overwrite: bool = False,
+) -> pd.DataFrame: ...
+
+
+@overload
+def time_in_stage(
+    log: Any,
+    *,
+    as_of: Any = None,
+    days: DayCount = "calendar",
+    holidays: Holidays = "ID",
+    model: StageModel | None = None,
+    carry: Sequence[str] | None = None,
+    tz: str | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    progress: bool = False,
+    table: str = DEFAULT_TABLE,
+    to: str | os.PathLike[str],
+    overwrite: bool = False,
+) -> Path: ...
+
+
+def time_in_stage(
+    log: Any,
+    *,
+    as_of: Any = None,
+    days: DayCount = "calendar",
+    holidays: Holidays = "ID",
+    model: StageModel | None = None,
+    carry: Sequence[str] | None = None,
+    tz: str | None = None,
+    memory_limit: str | None = None,
+    temp_directory: str | None = None,
+    progress: bool = False,
+    table: str = DEFAULT_TABLE,
+    to: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> pd.DataFrame | Path:
     """One row per stay of a case in a helping stage, open stays censored at ``as_of``.
 
     Rules
@@ -414,6 +390,17 @@ def time_in_stage(
     table : str
         The table (or view, ``"schema.name"`` outside ``main``) of events in a DuckDB database
         file (default ``"events"``); ignored for other inputs.
+    to : str or path-like, optional
+        Write the stays to this Parquet file instead of returning them, and return its path.
+        From a Parquet dataset or a DuckDB file the stays go from the engine to the file
+        without passing through pandas, so logs larger than memory work (with
+        ``memory_limit`` and ``progress=True``); the rows are in no particular order. Read the
+        file back with :func:`read_stays`, or pass the path to
+        :func:`~pekso_toolkit.stays.summary.stage_summary`, which aggregates it in the engine.
+        The file is written beside the target first and moved into place when complete.
+    overwrite : bool
+        Replace an existing ``to`` file (default False: an existing file is an error, so
+        earlier results are never lost).
 
     Returns
     -------
@@ -432,13 +419,18 @@ def time_in_stage(
 
         ``attrs`` records ``as_of`` (UTC Timestamp), ``days`` (unit), ``tz``, ``stages`` (helping
         stage ids in order), ``targets`` and ``target_unit`` of the model.
+
+        With ``to=``: the path of the written file (:class:`pathlib.Path`) instead; the file
+        holds the same columns (stage ids as text, times in UTC) and the ``attrs`` in its
+        metadata.
     """
     if days not in ("calendar", "working"):
         raise ValueError(f"days must be 'calendar' or 'working', not {days!r}")
     zone = _log_tz(log, tz)
     as_of_ts = to_utc(recorded_as_of(log, as_of), tz=zone)
+    target = None if to is None else _output_path(to, overwrite=overwrite)
     if _is_dask(log):
-        return time_in_stage_dask(
+        stays = time_in_stage_dask(
             log,
             as_of=as_of_ts,
             days=days,
@@ -449,56 +441,172 @@ def time_in_stage(
             memory_limit=memory_limit,
             temp_directory=temp_directory,
         )
+    else:
+        con = connect(memory_limit=memory_limit, temp_directory=temp_directory, progress=progress)
+        try:
+            if target is not None and _is_source(log):
+                model = model or StageModel.default()
+                carried = _source_columns(con, log, model, carry, zone, table)
+                fills = [f'"{c}"' for c in carried]
+                query = stays_query(
+                    con, model, as_of_ts.value, fills, days=days, holidays=holidays, zone=zone
+                )
+                attrs = _stays_attrs(as_of_ts, days, zone, model)
+                select = _file_select(query, model, carried)
+                return _copy_to_parquet(con, select, attrs, model, target)
+            stays = _stays_in_memory(con, log, as_of_ts, days, holidays, model, carry, zone, table)
+        except duckdb.OutOfMemoryException as exc:
+            raise _memory_error(con, memory_limit, exc) from exc
+        finally:
+            con.close()
+    if target is None:
+        return stays
     con = connect(memory_limit=memory_limit, temp_directory=temp_directory, progress=progress)
     try:
-        if _is_source(log):
-            model = model or StageModel.default()
-            wanted = ["*"] if carry is None else list(carry)
-            carried = event_relation(con, log, model, tz=zone, carried=wanted, table=table)
-            if carry is None:
-                carried = [
-                    c
-                    for c in con.sql("SELECT * FROM ev_in LIMIT 0").columns
-                    if c not in (*_CORE, "code", "ts", "__row")
-                ]
-            elif set(carry) - set(carried) - set(_CORE):
-                unknown = sorted(set(carry) - set(carried) - set(_CORE))
-                raise _carry_error(unknown)
-            rows = stay_rows(con, model, as_of_ts.value, [f'"{c}"' for c in carried])
-            frame = None
-            case_ids: Any = rows.case_id.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
-        else:
-            frame, model = events_and_model(log, model, tz=zone)
-            if carry is None:
-                carried = [c for c in frame.columns if c not in _CORE]
-            else:
-                unknown = [c for c in carry if c not in frame.columns]
-                if unknown:
-                    raise _carry_error(unknown)
-                carried = [c for c in carry if c not in _CORE]
-            gaps = [c for c in carried if frame[c].isna().any()]
-            register_frame(con, frame, gaps)
-            fills = [f"CASE WHEN __has_{i} THEN __row END" for i in range(len(gaps))]
-            rows = stay_rows(con, model, as_of_ts.value, fills)
-            case_ids = frame["case_id"].array.take(rows.first_row)
-    except duckdb.OutOfMemoryException as exc:
-        limit = settings(con)["memory_limit"]
-        reason = str(exc).strip().splitlines()[0]
-        raise AnalysisError(
-            f"Memori yang diizinkan (memory_limit={memory_limit or limit!r}) tidak cukup, "
-            f"bahkan dengan menulis sementara ke disk ({reason}). Naikkan memory_limit, mis. "
-            "memory_limit='4GB', atau hitung per bagian data.",
-            f"The memory allowed (memory_limit={memory_limit or limit!r}) is not enough, even "
-            f"spilling to disk ({reason}). Raise memory_limit, e.g. memory_limit='4GB', or run "
-            "the analysis on part of the data.",
-            field="memory_limit",
-        ) from exc
+        con.register("stays_in", stays)
+        model = model or getattr(log, "model", None) or StageModel.default()
+        return _copy_to_parquet(con, "SELECT * FROM stays_in", stays.attrs, model, target)
     finally:
         con.close()
-    if days == "calendar":
-        length = (rows.left - rows.entered) / _NS_PER_DAY
+
+
+def _output_path(to: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    """The file ``to`` as a Path; refuse an existing one unless ``overwrite``."""
+    target = Path(to)
+    if target.exists() and not overwrite:
+        raise AnalysisError(
+            f"Berkas {target} sudah ada dan tidak ditimpa; pilih nama lain atau tulis "
+            "overwrite=True bila hasil lama memang boleh diganti.",
+            f"The file {target} already exists and is not overwritten; choose another name, or "
+            "pass overwrite=True if the earlier results may be replaced.",
+            field="to",
+        )
+    if not target.parent.is_dir():
+        raise AnalysisError(
+            f"Folder {target.parent} untuk berkas hasil tidak ada; buat dulu foldernya.",
+            f"The folder {target.parent} of the output file does not exist; create it first.",
+            field="to",
+        )
+    return target
+
+
+def _stays_attrs(as_of: pd.Timestamp, days: str, zone: str, model: StageModel) -> dict[str, Any]:
+    return {
+        "as_of": as_of,
+        "days": days,
+        "tz": zone,
+        "stages": [s.id for s in model.helping_stages],
+        "targets": dict(model.targets),
+        "target_unit": model.target_unit,
+    }
+
+
+def _file_select(query: str, model: StageModel, carried: Sequence[str]) -> str:
+    """The stays of ``query`` in the columns of :func:`time_in_stage` (stage ids as text)."""
+    ids = "[" + ", ".join(sql_text(i) for i in model.ids) + "]"
+    cols = "".join(f", __f{i} AS {sql_name(c)}" for i, c in enumerate(carried))
+    # stage ids and column names quoted above
+    return f"""SELECT case_id, list_extract({ids}, code + 1) AS stage, visit,
+           make_timestamp_ns(entered) AS entered_at,
+           CASE WHEN observed THEN make_timestamp_ns(left_ns) END AS left_at,
+           CASE WHEN next_code >= 0 THEN list_extract({ids}, next_code + 1) END AS next_stage,
+           days, observed{cols}
+    FROM ({query})"""  # noqa: S608
+
+
+def _copy_to_parquet(
+    con: duckdb.DuckDBPyConnection,
+    select: str,
+    attrs: dict[str, Any],
+    model: StageModel,
+    target: Path,
+) -> Path:
+    """Write the rows of ``select`` to ``target`` (via a file beside it), attrs in metadata."""
+    meta = encode_attrs(attrs, list(model.ids)).replace("'", "''")
+    part = target.with_name(target.name + ".part")
+    where = os.fspath(part).replace("'", "''")
+    try:
+        con.execute(
+            f"COPY ({select}) TO '{where}' "
+            f"(FORMAT parquet, KV_METADATA {{'{METADATA_KEY}': '{meta}'}})"
+        )
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
+    return target
+
+
+def _memory_error(
+    con: duckdb.DuckDBPyConnection, memory_limit: str | None, exc: Exception
+) -> AnalysisError:
+    limit = settings(con)["memory_limit"]
+    reason = str(exc).strip().splitlines()[0]
+    return AnalysisError(
+        f"Memori yang diizinkan (memory_limit={memory_limit or limit!r}) tidak cukup, "
+        f"bahkan dengan menulis sementara ke disk ({reason}). Naikkan memory_limit, mis. "
+        "memory_limit='4GB', atau hitung per bagian data.",
+        f"The memory allowed (memory_limit={memory_limit or limit!r}) is not enough, even "
+        f"spilling to disk ({reason}). Raise memory_limit, e.g. memory_limit='4GB', or run "
+        "the analysis on part of the data.",
+        field="memory_limit",
+    )
+
+
+def _source_columns(
+    con: duckdb.DuckDBPyConnection,
+    log: Any,
+    model: StageModel,
+    carry: Sequence[str] | None,
+    zone: str,
+    table: str,
+) -> list[str]:
+    """Register ``ev_in`` over a file or relation; the carried columns."""
+    wanted = ["*"] if carry is None else list(carry)
+    carried = event_relation(con, log, model, tz=zone, carried=wanted, table=table)
+    if carry is None:
+        return [
+            c
+            for c in con.sql("SELECT * FROM ev_in LIMIT 0").columns
+            if c not in (*_CORE, "code", "ts", "__row")
+        ]
+    if set(carry) - set(carried) - set(_CORE):
+        raise _carry_error(sorted(set(carry) - set(carried) - set(_CORE)))
+    return carried
+
+
+def _stays_in_memory(
+    con: duckdb.DuckDBPyConnection,
+    log: Any,
+    as_of_ts: pd.Timestamp,
+    days: DayCount,
+    holidays: Holidays,
+    model: StageModel | None,
+    carry: Sequence[str] | None,
+    zone: str,
+    table: str,
+) -> pd.DataFrame:
+    """The stays of :func:`time_in_stage` as a DataFrame."""
+    options: dict[str, Any] = {"days": days, "holidays": holidays, "zone": zone}
+    if _is_source(log):
+        model = model or StageModel.default()
+        carried = _source_columns(con, log, model, carry, zone, table)
+        rows = stay_rows(con, model, as_of_ts.value, [f'"{c}"' for c in carried], **options)
+        frame = None
+        case_ids: Any = rows.case_id.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
     else:
-        length = _working_days_ns(rows.entered, rows.left, holidays, zone)
+        frame, model = events_and_model(log, model, tz=zone)
+        if carry is None:
+            carried = [c for c in frame.columns if c not in _CORE]
+        else:
+            unknown = [c for c in carry if c not in frame.columns]
+            if unknown:
+                raise _carry_error(unknown)
+            carried = [c for c in carry if c not in _CORE]
+        gaps = [c for c in carried if frame[c].isna().any()]
+        register_frame(con, frame, gaps)
+        fills = [f"CASE WHEN __has_{i} THEN __row END" for i in range(len(gaps))]
+        rows = stay_rows(con, model, as_of_ts.value, fills, **options)
+        case_ids = frame["case_id"].array.take(rows.first_row)
     dtype = model.dtype
     left = np.where(rows.observed, rows.left, np.iinfo(np.int64).min)  # NaT while open
     out: dict[str, Any] = {
@@ -508,7 +616,7 @@ def time_in_stage(
         "entered_at": _utc_datetimes(rows.entered),
         "left_at": _utc_datetimes(left),
         "next_stage": pd.Categorical.from_codes(rows.next_stage, dtype=dtype),
-        "days": np.asarray(length, dtype=float),
+        "days": rows.days,
         "observed": rows.observed,
     }
     if frame is None:
@@ -524,14 +632,7 @@ def time_in_stage(
             else:
                 out[col] = frame[col].array.take(rows.last_row)
     stays = pd.DataFrame(out)
-    stays.attrs = {
-        "as_of": as_of_ts,
-        "days": days,
-        "tz": zone,
-        "stages": [s.id for s in model.helping_stages],
-        "targets": dict(model.targets),
-        "target_unit": model.target_unit,
-    }
+    stays.attrs = _stays_attrs(as_of_ts, days, zone, model)
     return stays
 
 

@@ -27,6 +27,7 @@ import pyarrow as pa
 
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
+from pekso_toolkit.stays.calendar import Holidays, calendar_table
 
 __all__ = [
     "DATABASE_SUFFIXES",
@@ -36,8 +37,12 @@ __all__ = [
     "event_relation",
     "is_database_file",
     "settings",
+    "sql_name",
+    "sql_text",
     "stay_rows",
+    "stays_query",
     "transition_counts",
+    "working_days_ns",
 ]
 
 #: Share of the machine's memory DuckDB may use before it spills to :data:`TEMP_DIRECTORY`.
@@ -83,6 +88,7 @@ def connect(
         "preserve_insertion_order": False,
     }
     con = duckdb.connect(":memory:", config=config)
+    con.execute("SET TimeZone = 'UTC'")  # a TIMESTAMP cast to TIMESTAMPTZ is read in UTC
     con.execute(f"SET enable_progress_bar = {'true' if progress else 'false'}")
     return con
 
@@ -132,8 +138,17 @@ def is_database_file(source: Any) -> bool:
     return os.fspath(source).lower().endswith(DATABASE_SUFFIXES)
 
 
-def _quote(name: str) -> str:
+def sql_name(name: str) -> str:
+    """A column or table name quoted for SQL."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def sql_text(text: str) -> str:
+    """A text value quoted for SQL."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+_quote = sql_name
 
 
 def _database_table(con: duckdb.DuckDBPyConnection, path: str, table: str) -> str:
@@ -267,14 +282,14 @@ def event_relation(
 def _arrow_strings(series: pd.Series) -> pa.Array | pa.ChunkedArray:
     """A pandas string column as Arrow strings (missing values null).
 
-    A ``string[python]`` column is converted from its object array directly: pandas' own
-    conversion first copies the array and looks for missing values, which takes as long again
-    on millions of rows. Arrow-backed columns are passed on without a copy.
+    A ``string[python]`` column is passed as its object array (``numpy.asarray`` of the array
+    is a view, not a copy): pandas' own conversion first copies the array and looks for missing
+    values, which takes as long again on millions of rows. Other columns (Arrow-backed,
+    object) are converted by pyarrow.
     """
     values = series.array
-    raw = getattr(values, "_ndarray", None)  # pandas' StringArray keeps its objects here
-    if isinstance(raw, np.ndarray) and raw.dtype == object:
-        return pa.array(raw, type=pa.string(), from_pandas=True)
+    if isinstance(values, pd.arrays.StringArray):
+        return pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
     return pa.array(values, type=pa.string(), from_pandas=True)
 
 
@@ -359,6 +374,7 @@ class StayRows:
     visit: np.ndarray
     entered: np.ndarray  # int64 ns UTC
     left: np.ndarray  # int64 ns UTC; as_of while open
+    days: np.ndarray  # float: calendar or working days from entered to left
     next_stage: np.ndarray  # stage code, -1 while open
     observed: np.ndarray
     first_row: np.ndarray  # the stay's first event (row of the input; 0 for a file)
@@ -366,27 +382,105 @@ class StayRows:
     fills: list[Any]  # one array per fill expression (values, or rows with -1 for none)
 
 
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def _local_ns(column: str, zone: str) -> str:
+    """SQL: the local wall-clock time in ``zone`` of a UTC instant (int64 ns), as int64 ns."""
+    zone = zone.replace("'", "''")
+    utc = f"(make_timestamp({column} // 1000) AT TIME ZONE 'UTC')"
+    return f"(epoch_us(timezone('{zone}', {utc})) * 1000 + {column} % 1000)"
+
+
+def register_calendar(
+    con: duckdb.DuckDBPyConnection, first_ns: int, last_ns: int, holidays: Holidays, zone: str
+) -> None:
+    """Register the table ``cal`` (:func:`pekso_toolkit.stays.calendar.calendar_table`) over the
+    local dates of the instants ``first_ns`` to ``last_ns`` (UTC ns) in ``zone``."""
+    bounds = con.execute(
+        f"SELECT {_local_ns('a', zone)} // {_NS_PER_DAY}, {_local_ns('b', zone)} // {_NS_PER_DAY}"
+        f" FROM (SELECT {int(first_ns)}::BIGINT AS a, {int(last_ns)}::BIGINT AS b)"
+    ).fetchall()[0]
+    con.register("cal", calendar_table(int(bounds[0]), int(bounds[1]), holidays))
+
+
+def _days_sql(days: str, zone: str) -> tuple[str, str]:
+    """SQL for the days of a stay from ``entered`` to ``left_ns`` (UTC ns): the expression and
+    the joins it needs (to the calendar ``cal`` for working days).
+
+    Working days: W(start date) x (part of the start date after the start) + W(end date) x
+    (part of the end date before the end) + the working dates strictly between the two dates,
+    where W is 1 on a working day; on one date this leaves the working part between the two.
+    """
+    if days == "calendar":
+        return f"CAST(left_ns - entered AS DOUBLE) / {_NS_PER_DAY}", ""
+    head, tail = _local_ns("entered", zone), _local_ns("left_ns", zone)
+    day = _NS_PER_DAY
+    expr = (
+        f"CAST(c0.working * ({day} - {head} % {day}) + c1.working * ({tail} % {day}) AS DOUBLE)"
+        f" / {day} + CAST(c1.before - c0.through AS DOUBLE)"
+    )
+    joins = (
+        f" JOIN cal AS c0 ON c0.day = {head} // {day} JOIN cal AS c1 ON c1.day = {tail} // {day}"
+    )
+    return expr, joins
+
+
+def stays_query(
+    con: duckdb.DuckDBPyConnection,
+    model: StageModel,
+    as_of_ns: int,
+    fills: Sequence[str] = (),
+    *,
+    days: str = "calendar",
+    holidays: Holidays = "ID",
+    zone: str = "UTC",
+) -> str:
+    """SQL of the stays of the events in the view ``ev_in``, open stays censored at
+    ``as_of_ns``: ``case_id, code, visit, entered, left_ns, next_code, observed, first_row,
+    last_row, tie`` (the tie rank of the first event), ``__f0...`` (the fills), ``days``; in no
+    particular order.
+
+    For working days the calendar ``cal`` is registered on ``con`` first (from the earliest
+    event to ``as_of``).
+    """
+    helping = ", ".join(str(i) for i, s in enumerate(model.stages) if s.kind == "stage")
+    fill_out = "".join(f", __f{i}" for i in range(len(fills)))
+    if days == "working":
+        first = con.execute(f"SELECT min(ts) FROM ev_in WHERE ts <= {int(as_of_ns)}").fetchall()
+        register_calendar(con, first[0][0] or int(as_of_ns), int(as_of_ns), holidays, zone)
+    expr, joins = _days_sql(days, zone)
+    return (
+        _runs_sql(model, as_of_ns, fills)
+        + f""",
+    stays AS (
+        SELECT case_id, code,
+               row_number() OVER (PARTITION BY case_id, code ORDER BY ts, tie, __row) AS visit,
+               ts AS entered, coalesce(next_ts, {int(as_of_ns)}) AS left_ns,
+               coalesce(next_code, -1)::SMALLINT AS next_code, next_code IS NOT NULL AS observed,
+               __row AS first_row, last_row, tie{fill_out}
+        FROM runs
+        WHERE is_start AND code IN ({helping})
+    )
+    SELECT stays.*, {expr} AS days
+    FROM stays{joins}"""
+    )
+
+
 def stay_rows(
     con: duckdb.DuckDBPyConnection,
     model: StageModel,
     as_of_ns: int,
     fills: Sequence[str] = (),
+    *,
+    days: str = "calendar",
+    holidays: Holidays = "ID",
+    zone: str = "UTC",
 ) -> StayRows:
-    """Stays of the events in the view ``ev_in``, open stays censored at ``as_of_ns``."""
-    helping = ", ".join(str(i) for i, s in enumerate(model.stages) if s.kind == "stage")
-    fill_out = "".join(f", __f{i}" for i in range(len(fills)))
-    sql = (
-        _runs_sql(model, as_of_ns, fills)
-        + f"""
-    SELECT case_id, code,
-           row_number() OVER (PARTITION BY case_id, code ORDER BY ts, tie, __row) AS visit,
-           ts AS entered, coalesce(next_ts, {int(as_of_ns)}) AS left_ns,
-           coalesce(next_code, -1)::SMALLINT AS next_code, next_code IS NOT NULL AS observed,
-           __row AS first_row, last_row{fill_out}
-    FROM runs
-    WHERE is_start AND code IN ({helping})
-    ORDER BY case_id, ts, tie, __row"""
-    )
+    """Stays of the events in the view ``ev_in``, open stays censored at ``as_of_ns``, in
+    (case, entry time) order."""
+    query = stays_query(con, model, as_of_ns, fills, days=days, holidays=holidays, zone=zone)
+    sql = f"SELECT * FROM ({query}) ORDER BY case_id, entered, tie, first_row"
     table = con.sql(sql).arrow()
     if isinstance(table, pa.RecordBatchReader):  # pragma: no cover - duckdb versions differ
         table = table.read_all()
@@ -400,12 +494,38 @@ def stay_rows(
         visit=num("visit", np.int64),
         entered=num("entered", np.int64),
         left=num("left_ns", np.int64),
+        days=num("days", float),
         next_stage=num("next_code", np.int16),
         observed=num("observed", bool),
         first_row=num("first_row", np.int64),
         last_row=num("last_row", np.int64),
         fills=[table.column(f"__f{i}") for i in range(len(fills))],
     )
+
+
+def working_days_ns(
+    start_ns: np.ndarray, end_ns: np.ndarray, holidays: Holidays, zone: str
+) -> np.ndarray:
+    """Working days between UTC instants (int64 ns arrays, ``start <= end``), fractions kept,
+    computed by the engine with the calendar table (see :func:`_days_sql`)."""
+    if len(start_ns) == 0:
+        return np.zeros(0, dtype=float)
+    con = connect()
+    try:
+        pairs = pa.table(
+            {
+                "i": np.arange(len(start_ns), dtype=np.int64),
+                "entered": np.asarray(start_ns, dtype=np.int64),
+                "left_ns": np.asarray(end_ns, dtype=np.int64),
+            }
+        )
+        con.register("pairs", pairs)
+        register_calendar(con, int(np.min(start_ns)), int(np.max(end_ns)), holidays, zone)
+        expr, joins = _days_sql("working", zone)
+        sql = f"SELECT i, {expr} AS days FROM pairs{joins} ORDER BY i"
+        return con.sql(sql).fetchnumpy()["days"].astype(float)
+    finally:
+        con.close()
 
 
 def transition_counts(

@@ -8,9 +8,10 @@ medians and percentiles are Kaplan–Meier estimates (lifelines), never medians 
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,9 @@ from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.durations import (
     to_utc,
 )
+from pekso_toolkit.stays.engine import connect, sql_name, sql_text
 from pekso_toolkit.stays.logrank import one_vs_rest
+from pekso_toolkit.stays.stayfile import StaysFile, stays_file
 
 __all__ = [
     "SUMMARY_COLUMNS",
@@ -158,6 +161,125 @@ def _aggregate_times(
     )
 
 
+class _Cells(NamedTuple):
+    """Per-cell (group x stage) sums and the Kaplan–Meier input of :func:`stage_summary`."""
+
+    labels: pd.DataFrame  # one row per group, in group order
+    n_stays: np.ndarray
+    n_open: np.ndarray
+    sum_days: np.ndarray
+    sum_done: np.ndarray  # days of the finished stays
+    over: np.ndarray  # stays longer than the stage's target
+    cell: np.ndarray  # the KM input: distinct (cell, t, e) sorted, with counts w
+    t: np.ndarray
+    e: np.ndarray
+    w: np.ndarray
+
+
+def _frame_cells(
+    stays: pd.DataFrame,
+    by_cols: list[str],
+    stage_ids: list[str],
+    target_map: Mapping[str, float],
+    resolution: float | None,
+) -> _Cells:
+    """The cells of a stays DataFrame."""
+    n_stage = len(stage_ids)
+    pos = stage_position(stays, stage_ids)
+    keep = pos >= 0
+    data = stays.loc[keep] if not keep.all() else stays
+    pos = pos[keep]
+    group, labels = _group_codes(data, by_cols)
+    cell = group * n_stage + pos
+    n_cells = len(labels) * n_stage
+    days = data["days"].to_numpy(dtype=float)
+    observed = data["observed"].to_numpy(dtype=bool)
+    target_arr = np.array([target_map.get(s, np.nan) for s in stage_ids], dtype=float)
+    n_open = np.bincount(cell, weights=~observed, minlength=n_cells).astype(np.int64)
+    return _Cells(
+        labels,
+        np.bincount(cell, minlength=n_cells).astype(np.int64),
+        n_open,
+        np.bincount(cell, weights=days, minlength=n_cells),
+        np.bincount(cell, weights=np.where(observed, days, 0.0), minlength=n_cells),
+        np.bincount(cell, weights=days > target_arr[pos], minlength=n_cells),
+        *_aggregate_times(cell, days, observed, resolution),
+    )
+
+
+def _shell(info: StaysFile) -> pd.DataFrame:
+    """An empty stays table with the file's columns, stage dtype and attrs."""
+    shell = pd.DataFrame({c: pd.Series(dtype=object) for c in info.columns})
+    shell["stage"] = pd.Categorical([], dtype=info.stage_dtype)
+    shell.attrs = dict(info.attrs)
+    return shell
+
+
+def _file_cells(
+    info: StaysFile,
+    by_cols: list[str],
+    stage_ids: list[str],
+    target_map: Mapping[str, float],
+    resolution: float | None,
+) -> _Cells:
+    """The cells of a stays file, aggregated by the engine: one row per (group, stage,
+    duration, observed) comes back, with its count and sums, never one row per stay."""
+    quoted = [sql_name(c) for c in by_cols]
+    lit = [sql_text(s) for s in stage_ids]
+    target = " ".join(
+        f"WHEN {q} THEN {float(target_map[s])!r}"
+        for s, q in zip(stage_ids, lit)
+        if s in target_map and np.isfinite(target_map[s])
+    )
+    target_sql = f"CASE stage {target} END" if target else "NULL"
+    if resolution:
+        tick = f"CAST(roundbankers(greatest(days, 0) / {float(resolution)!r}, 0) AS BIGINT)"
+        t_sql = "tick"
+    else:
+        tick, t_sql = "0", "days"
+    groups = "".join(f"{q}, " for q in quoted)
+    # names and stage ids quoted above; nothing else typed by a user reaches the query
+    sql = f"""
+    SELECT {groups}list_position([{", ".join(lit)}], stage) - 1 AS pos,
+           {t_sql if resolution else "days"} AS t, observed AS e, count(*) AS w,
+           sum(days) AS sum_days, count(*) FILTER (days > {target_sql}) AS over
+    FROM (SELECT *, {tick} AS tick FROM {info.sql()} WHERE stage IN ({", ".join(lit)}))
+    GROUP BY ALL"""  # noqa: S608
+    con = connect()
+    try:
+        agg = con.sql(sql).df()
+    finally:
+        con.close()
+    n_stage = len(stage_ids)
+    if by_cols:
+        grouped = agg.groupby(by_cols, sort=True, observed=True, dropna=False)
+        group = grouped.ngroup().to_numpy()
+        labels = grouped.size().index.to_frame(index=False)
+    else:
+        group = np.zeros(len(agg), dtype=np.int64)
+        labels = pd.DataFrame(index=range(1))
+    n_cells = len(labels) * n_stage
+    cell = group * n_stage + agg["pos"].to_numpy(dtype=np.int64)
+    w = agg["w"].to_numpy(dtype=np.int64)
+    e = agg["e"].to_numpy(dtype=bool)
+    raw_t = agg["t"].to_numpy()
+    t = raw_t.astype(np.int64) * resolution if resolution else raw_t.astype(float)
+    sum_days = agg["sum_days"].to_numpy(dtype=float)
+    order = np.lexsort((e, t, cell))
+    return _Cells(
+        labels,
+        np.bincount(cell, weights=w, minlength=n_cells).astype(np.int64),
+        np.bincount(cell, weights=np.where(e, 0, w), minlength=n_cells).astype(np.int64),
+        np.bincount(cell, weights=sum_days, minlength=n_cells),
+        np.bincount(cell, weights=np.where(e, sum_days, 0.0), minlength=n_cells),
+        np.bincount(cell, weights=agg["over"].to_numpy(dtype=float), minlength=n_cells),
+        cell[order],
+        t[order],
+        e[order],
+        w[order],
+    )
+
+
 def _fit(
     t: np.ndarray, e: np.ndarray, w: np.ndarray, alpha: float, label: str
 ) -> KaplanMeierFitter:
@@ -185,7 +307,7 @@ def _km_figures(kmf: KaplanMeierFitter) -> tuple[float, float, float, float, flo
 
 # ---------------------------------------------------------------------------------- summary
 def stage_summary(
-    stays: pd.DataFrame,
+    stays: pd.DataFrame | str | os.PathLike[str],
     *,
     by: str | Sequence[str] | None = None,
     targets: Mapping[str, float] | None = None,
@@ -198,8 +320,11 @@ def stage_summary(
 
     Parameters
     ----------
-    stays : pandas.DataFrame
-        Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`.
+    stays : pandas.DataFrame, or path of a stays file
+        Output of :func:`~pekso_toolkit.stays.durations.time_in_stage`, or the Parquet file it
+        wrote with ``to=``: the file is aggregated by the engine (one row per group, stage,
+        duration and observed/open comes back, with its count), so summaries of tens of
+        millions of stays never hold one row per stay in memory; the figures are the same.
     by : str or list of str, optional
         Group column(s) carried on the stays (e.g. ``"office"``, ``["office", "category"]``):
         one block of stage rows per group. Missing group values form their own group.
@@ -241,30 +366,28 @@ def stage_summary(
         Days are in the unit of the stays (``attrs["days"]``: calendar or working).
     """
     by_cols = as_list(by)
-    _check_stays(stays, by_cols)
-    stage_ids = stays_stage_ids(stays, model)
-    target_map = _targets(stays, targets, model)
+    if isinstance(stays, (str, os.PathLike)):
+        info = stays_file(stays)
+        shell = _shell(info)
+        _check_stays(shell, by_cols)
+        stage_ids = stays_stage_ids(shell, model)
+        target_map = _targets(shell, targets, model)
+        attrs = shell.attrs
+        cells = _file_cells(info, by_cols, stage_ids, target_map, resolution)
+    else:
+        _check_stays(stays, by_cols)
+        stage_ids = stays_stage_ids(stays, model)
+        target_map = _targets(stays, targets, model)
+        attrs = stays.attrs
+        cells = _frame_cells(stays, by_cols, stage_ids, target_map, resolution)
     n_stage = len(stage_ids)
-    pos = stage_position(stays, stage_ids)
-    keep = pos >= 0
-    data = stays.loc[keep] if not keep.all() else stays
-    pos = pos[keep]
-    group, labels = _group_codes(data, by_cols)
+    labels = cells.labels
     n_group = len(labels)
-    cell = group * n_stage + pos
     n_cells = n_group * n_stage
-
-    days = data["days"].to_numpy(dtype=float)
-    observed = data["observed"].to_numpy(dtype=bool)
-    target_arr = np.array([target_map.get(s, np.nan) for s in stage_ids], dtype=float)
-    stay_target = target_arr[pos]
-
-    n_stays = np.bincount(cell, minlength=n_cells)
-    n_open = np.bincount(cell, weights=~observed, minlength=n_cells).astype(np.int64)
+    n_stays, n_open = cells.n_stays, cells.n_open
     n_done = n_stays - n_open
-    sum_days = np.bincount(cell, weights=days, minlength=n_cells)
-    sum_done = np.bincount(cell, weights=np.where(observed, days, 0.0), minlength=n_cells)
-    over = np.bincount(cell, weights=days > stay_target, minlength=n_cells)
+    sum_days, sum_done, over = cells.sum_days, cells.sum_done, cells.over
+    target_arr = np.array([target_map.get(s, np.nan) for s in stage_ids], dtype=float)
     group_days = sum_days.reshape(n_group, n_stage).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_done = np.where(n_done > 0, sum_done / np.maximum(n_done, 1), np.nan)
@@ -278,8 +401,8 @@ def stage_summary(
         )
 
     km = np.full((n_cells, 5), np.nan)
-    cells, t, e, w = _aggregate_times(cell, days, observed, resolution)
-    bounds = np.searchsorted(cells, np.arange(n_cells + 1))
+    t, e, w = cells.t, cells.e, cells.w
+    bounds = np.searchsorted(cells.cell, np.arange(n_cells + 1))
     for c in np.flatnonzero(n_stays):
         lo, hi = bounds[c], bounds[c + 1]
         kmf = _fit(t[lo:hi], e[lo:hi], w[lo:hi], alpha, stage_ids[c % n_stage])
@@ -299,7 +422,7 @@ def stage_summary(
     table["share_of_time"] = share
     table["target_days"] = np.tile(target_arr, n_group)
     table["overdue_share"] = overdue
-    table.attrs = {k: v for k, v in stays.attrs.items() if k in ("as_of", "days")}
+    table.attrs = {k: v for k, v in attrs.items() if k in ("as_of", "days")}
     # every figure of a row is computed from its stays (the target is not); the mean of finished
     # stays also from the open ones (n_stays - n_open finished stays)
     not_derived = ("stage", "n_stays", "n_open", "target_days")
