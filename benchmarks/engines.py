@@ -20,6 +20,11 @@ Engines (each reads the Parquet file and ends with the stays in memory):
   (the read, ``pd.read_parquet``, is timed apart); this process also times ``stage_summary``;
 * ``polars``: the same stays with Polars' lazy API (``scan_parquet`` ... ``collect``), left as a
   Polars DataFrame;
+From ``--sink-from`` cases (default 10M) the stays no longer fit in memory as a DataFrame on a
+laptop: every engine then writes them to a Parquet file instead (``COPY ... TO``,
+``time_in_stage(..., to=...)``, ``sink_parquet``), the engines that need the events in pandas
+are left out, and ``stage_summary`` is timed on the stays file.
+
 * ``pm4py``: ``pm4py.format_dataframe`` + ``pm4py.discover_performance_dfg`` (not stays but the
   closest pm4py offers), only when pm4py can be imported. pm4py (AGPL) is never a dependency of
   the toolkit; the benchmark prints a note and skips it when it is absent.
@@ -152,18 +157,21 @@ ORDER BY case_id, entered_at
 """
 
 
-def run_duckdb_sql(path: str) -> Any:
+def run_duckdb_sql(path: str, out: str | None = None) -> Any:
     import duckdb
 
     sql = HAND_SQL.format(ids=_ids_sql(), path=path, as_of=AS_OF, closed=CLOSED)
     con = duckdb.connect()
     try:
-        return con.sql(sql).df()
+        if out is None:
+            return con.sql(sql).df()
+        con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
+        return out
     finally:
         con.close()
 
 
-def run_polars(path: str) -> Any:
+def run_polars(path: str, out: str | None = None) -> Any:
     import polars as pl
 
     when = datetime.fromisoformat(AS_OF).astimezone(UTC)
@@ -198,13 +206,18 @@ def run_polars(path: str) -> Any:
             pl.col("left_at").is_not_null().alias("observed"),
         )
     )
-    return runs.collect()
+    if out is None:
+        return runs.collect()
+    runs.sink_parquet(out)
+    return out
 
 
-def run_time_in_stage(path: str) -> Any:
+def run_time_in_stage(path: str, out: str | None = None) -> Any:
     from pekso_toolkit.stays.durations import time_in_stage
 
-    return time_in_stage(path, as_of=AS_OF)
+    if out is None:
+        return time_in_stage(path, as_of=AS_OF)
+    return time_in_stage(path, as_of=AS_OF, to=out, overwrite=True)
 
 
 PM4PY_NOTE = (
@@ -223,7 +236,16 @@ def run_pm4py(frame: Any) -> Any:
 
 
 def _counts(stays: Any) -> tuple[int, int, float]:
-    """Stays, open stays and the total days of the finished stays."""
+    """Stays, open stays and the total days of the finished stays (of a frame or a file)."""
+    if isinstance(stays, (str, Path)):
+        import duckdb
+
+        row = duckdb.execute(
+            "SELECT count(*), count(*) FILTER (NOT observed), sum(days) FILTER (observed) "
+            "FROM read_parquet(?)",
+            [str(stays)],
+        ).fetchall()[0]
+        return int(row[0]), int(row[1]), float(row[2])
     if type(stays).__module__.startswith("polars"):
         import polars as pl
 
@@ -242,8 +264,11 @@ def _rss_mb() -> float:
     return float("nan")
 
 
-def worker(engine: str, path: str, repeats: int) -> dict[str, Any]:
-    """Time one engine in this process; returns medians and the checks."""
+def worker(engine: str, path: str, repeats: int, sink: bool = False) -> dict[str, Any]:
+    """Time one engine in this process; returns medians and the checks.
+
+    ``sink``: the engine writes its stays to a Parquet file beside the events instead of
+    returning them (logs whose stays do not fit in memory as a DataFrame)."""
     import pandas as pd
 
     # each engine imports only what it needs before the baseline is taken
@@ -261,42 +286,48 @@ def worker(engine: str, path: str, repeats: int) -> dict[str, Any]:
         start = time.perf_counter()
         frame = pd.read_parquet(path)
         result["read_s"] = round(time.perf_counter() - start, 3)
+    out = str(Path(path).with_name(f"stays-{engine}.parquet")) if sink else None
     run = {
-        "duckdb_sql": lambda: run_duckdb_sql(path),
-        "time_in_stage": lambda: run_time_in_stage(path),
-        "polars": lambda: run_polars(path),
+        "duckdb_sql": lambda: run_duckdb_sql(path, out),
+        "time_in_stage": lambda: run_time_in_stage(path, out),
+        "polars": lambda: run_polars(path, out),
         "time_in_stage_frame": lambda: run_time_in_stage(frame),  # type: ignore[arg-type]
         "pm4py": lambda: run_pm4py(frame),
     }[engine]
     walls, cpus = [], []
-    out = None
     for _ in range(repeats):
-        out = None
+        if out is not None:
+            Path(out).unlink(missing_ok=True)
         start, start_cpu = time.perf_counter(), time.process_time()
-        out = run()
+        stays = run()
         walls.append(time.perf_counter() - start)
         cpus.append(time.process_time() - start_cpu)
     result["wall_s"] = statistics.median(walls)
     result["cpu_s"] = statistics.median(cpus)
     result["walls"] = [round(w, 3) for w in walls]
     if engine != "pm4py":
-        result["stays"], result["open_stays"], result["days_finished"] = _counts(out)
-    if engine == "time_in_stage_frame":
+        result["stays"], result["open_stays"], result["days_finished"] = _counts(stays)
+    if engine == "time_in_stage_frame" or (engine == "time_in_stage" and sink):
         from pekso_toolkit.stays.summary import stage_summary
 
         times = []
         for _ in range(repeats):
             start = time.perf_counter()
-            stage_summary(out)
+            stage_summary(stays)
             times.append(time.perf_counter() - start)
         result["stage_summary_s"] = statistics.median(times)
+    if out is not None:
+        Path(out).unlink(missing_ok=True)
     return result
 
 
-def run_engine(engine: str, path: str, repeats: int) -> dict[str, Any] | None:
-    """Run ``worker`` in a subprocess; adds the child's own peak RSS (``ru_maxrss``)."""
-    cmd = [sys.executable, __file__, "--worker", engine, "--parquet", path]
-    cmd += ["--repeats", str(repeats)]
+def run_engine(
+    engine: str, path: str, repeats: int, sink: bool, python: str | None = None
+) -> dict[str, Any] | None:
+    """Run ``worker`` in a subprocess (of ``python``, default this interpreter); adds the
+    child's own peak RSS (``ru_maxrss``)."""
+    cmd = [python or sys.executable, __file__, "--worker", engine, "--parquet", path]
+    cmd += ["--repeats", str(repeats)] + (["--sink"] if sink else [])
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -351,19 +382,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per engine below 1M cases")
     parser.add_argument("--repeats-large", type=int, default=1, help="runs from 1M cases up")
     parser.add_argument("--engines", default=",".join(ENGINES), help="engines to run")
+    parser.add_argument(
+        "--sink-from",
+        type=float,
+        default=1e7,
+        help="from this many cases every engine writes its stays to Parquet (not in memory)",
+    )
+    parser.add_argument(
+        "--pm4py-python",
+        help="a Python of a separate environment with pm4py, pandas and pyarrow installed "
+        "(pm4py is AGPL: never installed with the toolkit); runs the pm4py engine there",
+    )
+    parser.add_argument("--sink", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--parquet", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        print(json.dumps(worker(args.worker, args.parquet, args.repeats)))
+        print(json.dumps(worker(args.worker, args.parquet, args.repeats, args.sink)))
         return 0
 
     info = machine_info()
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
     print("(wall times grow with other work on the machine: see the load average and CPU times)")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    if "pm4py" in engines and importlib.util.find_spec("pm4py") is None:
+    if "pm4py" in engines and args.pm4py_python:
+        print(f"pm4py runs in {args.pm4py_python} (a separate environment)")
+    elif "pm4py" in engines and importlib.util.find_spec("pm4py") is None:
         print(PM4PY_NOTE)
         engines.remove("pm4py")
     ok = True
@@ -385,7 +430,19 @@ def main(argv: list[str] | None = None) -> int:
                 f"repeated event); Parquet {Path(path).stat().st_size / 2**20:,.0f} MB made in "
                 f"{made:.1f} s; {how}"
             )
-            results = {e: run_engine(e, path, repeats) for e in engines}
+            sink = size >= args.sink_from
+            here = engines
+            if sink:
+                here = [e for e in engines if e not in ("time_in_stage_frame", "pm4py")]
+                print(
+                    "  every engine writes its stays to a Parquet file (they do not fit in "
+                    "memory as a DataFrame); the engines that need the events in pandas "
+                    "(time_in_stage_frame, pm4py) are left out"
+                )
+            results = {
+                e: run_engine(e, path, repeats, sink, args.pm4py_python if e == "pm4py" else None)
+                for e in here
+            }
             base = results.get("duckdb_sql")
             print(
                 f"  {'engine':22s} {'wall s':>8s} {'CPU s':>8s} {'vs SQL':>7s} "
@@ -429,6 +486,18 @@ def main(argv: list[str] | None = None) -> int:
                     f"  pd.read_parquet of the events {frame_res['read_s']:.3f} s (not counted "
                     f"in time_in_stage_frame); stage_summary of the {truth['stays']:,} stays "
                     f"{frame_res['stage_summary_s']:.3f} s"
+                )
+            pm4py_res, tis_res = results.get("pm4py"), results.get("time_in_stage")
+            if pm4py_res and tis_res:
+                print(
+                    f"  pm4py / time_in_stage: {pm4py_res['wall_s'] / tis_res['wall_s']:.1f}x "
+                    f"wall, {pm4py_res['cpu_s'] / tis_res['cpu_s']:.1f}x CPU"
+                )
+            file_res = results.get("time_in_stage")
+            if file_res and "stage_summary_s" in file_res:
+                print(
+                    f"  stage_summary of the stays file ({truth['stays']:,} stays, aggregated "
+                    f"by the engine) {file_res['stage_summary_s']:.3f} s"
                 )
             runs = "; ".join(f"{e} {r['walls']}" for e, r in results.items() if r)
             print(f"  runs (wall s): {runs}")

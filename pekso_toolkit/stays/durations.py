@@ -27,7 +27,7 @@ from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import AnalysisError, EventLogError
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.events.eventlog import canonical_ids_and_times, tie_rank
+from pekso_toolkit.events.eventlog import canonical_ids_and_times, tie_rank, with_columns
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.calendar import Holidays
 from pekso_toolkit.stays.engine import (
@@ -118,8 +118,11 @@ def events_and_model(
     dtype = model.dtype
     stage = frame["stage"]
     if not (isinstance(stage.dtype, pd.CategoricalDtype) and stage.dtype == dtype):
-        values = stage.astype("string")
-        coded = values.astype(dtype)
+        values = stage
+        coded = values.astype(dtype)  # text read straight into the model's categories
+        if (coded.isna() & values.notna()).any():  # e.g. numbers: compare them as text
+            values = stage.astype("string")
+            coded = values.astype(dtype)
         bad = coded.isna() & values.notna()
         if bad.any() or stage.isna().any():
             row = int(np.flatnonzero(bad.to_numpy() | stage.isna().to_numpy())[0])
@@ -131,7 +134,7 @@ def events_and_model(
                 f"{', '.join(model.ids)} (map other names with load_events(..., stage_map=...))",
                 field="stage",
             )
-        frame = frame.assign(stage=coded)
+        frame = with_columns(frame, stage=coded)
     frame = canonical_ids_and_times(frame, tz)
     if frame["timestamp"].isna().any():
         row = int(np.flatnonzero(frame["timestamp"].isna().to_numpy())[0])
