@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/problem_suggestions.py
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/larger_than_memory.py
 	$(BIN)/python benchmarks/drivers_coverage.py
 	$(BIN)/python benchmarks/analyses_100k.py
 
