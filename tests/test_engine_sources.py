@@ -317,3 +317,16 @@ def test_case_ids_reach_the_engine_unchanged_whatever_their_storage(
     got = time_in_stage(events.astype({"case_id": dtype}), as_of=AS_OF)
     assert got["case_id"].tolist() == expected["case_id"].tolist()
     assert_same_stays(got.astype({"case_id": expected["case_id"].dtype}), expected)
+
+
+# ---------------------------------------------------------------------------------- Arrow
+def test_arrow_table_gives_the_in_memory_stays(
+    events: pd.DataFrame, expected: pd.DataFrame, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(events, preserve_index=False)
+    got = time_in_stage(table, as_of=AS_OF)
+    assert_same_stays(got, expected)
+    out = time_in_stage(table, as_of=AS_OF, to=tmp_path / "stays.parquet", carry=["office"])
+    assert len(durations.read_stays(out)) == len(expected)

@@ -353,15 +353,15 @@ def time_in_stage(
 
     Parameters
     ----------
-    log : EventLog, DataFrame, Parquet path or glob, DuckDB file or relation, dask DataFrame
+    log : EventLog, DataFrame, Parquet path/glob, DuckDB file/relation, Arrow table, dask frame
         An event log, or canonical events (``case_id``, ``stage``, ``timestamp`` plus any
         other columns; rows in any order): a DataFrame, a Parquet file or dataset
         (``"events/*.parquet"``, read by DuckDB without loading it into pandas), a DuckDB
         database file (a path ending ``.duckdb``, ``.db`` or ``.ddb``; its table ``table`` is
         read, the file is opened read-only), a DuckDB relation (e.g.
         ``duckdb.read_parquet(...)``, or a query; copied into the analysis connection within
-        its memory limit), or a dask DataFrame (see :func:`time_in_stage_dask`; the result is
-        the same).
+        its memory limit), a ``pyarrow.Table`` (read in place), or a dask DataFrame (see
+        :func:`time_in_stage_dask`; the result is the same).
     as_of : str, date, datetime or Timestamp
         The analysis date. Naive values are read in ``tz`` (by default the log's time zone,
         Asia/Jakarta unless loaded otherwise); ``"2024-06-30"`` means 2024-06-30 00:00 there,

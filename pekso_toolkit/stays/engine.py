@@ -127,7 +127,7 @@ def settings(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def _is_source(log: Any) -> bool:
-    return isinstance(log, (str, os.PathLike, duckdb.DuckDBPyRelation))
+    return isinstance(log, (str, os.PathLike, duckdb.DuckDBPyRelation, pa.Table))
 
 
 def is_database_file(source: Any) -> bool:
@@ -197,7 +197,8 @@ def event_relation(
     table: str = DEFAULT_TABLE,
 ) -> list[str]:
     """Register the view ``ev_in`` (``case_id, code, ts, __row``, carried columns) over a
-    Parquet path/glob, a table of a DuckDB database file or a DuckDB relation; return the
+    Parquet path/glob, a table of a DuckDB database file, a DuckDB relation or an Arrow
+    table; return the
     carried columns found (``carried=["*"]``: every column other than the three needed).
 
     ``code`` is the stage's position in the model, ``ts`` nanoseconds since the epoch (UTC; naive
@@ -211,6 +212,9 @@ def event_relation(
         con.execute("CREATE OR REPLACE TEMP TABLE ev_src AS SELECT * FROM ev_reader")
         con.unregister("ev_reader")
         src = "ev_src"
+    elif isinstance(source, pa.Table):  # read in place, not copied
+        con.register("ev_arrow", source)
+        src = "ev_arrow"
     elif is_database_file(source):
         src = _database_table(con, os.fspath(source), table)
     else:
