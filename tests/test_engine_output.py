@@ -145,3 +145,24 @@ def test_stage_summary_of_a_file_never_loads_one_row_per_stay(
     # the fits get (duration, observed, count) rows standing for every stay: far fewer rows
     assert sum(w for _, w in seen) == n_stays
     assert 0 < sum(n for n, _ in seen) < n_stays / 2
+
+
+def test_an_unwritable_folder_is_a_clear_error(events_file: Path, tmp_path: Path) -> None:
+    import os
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):  # root ignores permission bits: use a file as folder
+            folder.chmod(0o700)
+            blocker = tmp_path / "not_a_folder"
+            blocker.write_text("x")
+            target = blocker / "stays.parquet"
+        else:
+            target = folder / "stays.parquet"
+        with pytest.raises(AnalysisError) as info:
+            time_in_stage(events_file, as_of=AS_OF, to=target)
+        assert info.value.field == "to"
+    finally:
+        folder.chmod(0o700)

@@ -534,6 +534,15 @@ def _copy_to_parquet(
             f"(FORMAT parquet, KV_METADATA {{'{METADATA_KEY}': '{meta}'}})"
         )
         os.replace(part, target)
+    except (duckdb.IOException, PermissionError) as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise AnalysisError(
+            f"Berkas {target} tidak dapat ditulis ({reason}); periksa izin tulis dan ruang "
+            "kosong di disk, atau pilih folder lain.",
+            f"The file {target} could not be written ({reason}); check write permission and "
+            "free disk space, or choose another folder.",
+            field="to",
+        ) from exc
     finally:
         part.unlink(missing_ok=True)
     return target
