@@ -570,6 +570,8 @@ def with_columns(frame: pd.DataFrame, **columns: Any) -> pd.DataFrame:
     every column first, which costs seconds on millions of rows); ``frame`` is unchanged."""
     out = frame.copy(deep=False)
     for name, values in columns.items():
+        if isinstance(values, pd.Series) and values.index.equals(out.index):
+            values = values.array  # already aligned: skip pandas' re-alignment
         out[name] = values
     return out
 

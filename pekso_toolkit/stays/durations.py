@@ -118,14 +118,13 @@ def events_and_model(
     dtype = model.dtype
     stage = frame["stage"]
     if not (isinstance(stage.dtype, pd.CategoricalDtype) and stage.dtype == dtype):
-        values = stage
-        coded = values.astype(dtype)  # text read straight into the model's categories
-        if (coded.isna() & values.notna()).any():  # e.g. numbers: compare them as text
-            values = stage.astype("string")
-            coded = values.astype(dtype)
-        bad = coded.isna() & values.notna()
-        if bad.any() or stage.isna().any():
-            row = int(np.flatnonzero(bad.to_numpy() | stage.isna().to_numpy())[0])
+        coded = stage.astype(dtype)  # text read straight into the model's categories
+        missing = coded.isna().to_numpy()  # unknown or missing stages (cheap: codes of -1)
+        if missing.any():  # e.g. numbers: compare them as text before refusing
+            coded = stage.astype("string").astype(dtype)
+            missing = coded.isna().to_numpy()
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
             raise EventLogError(
                 f"baris {row}: tahap {stage.iloc[row]!r} tidak ada di model tahapan; tahap yang "
                 f"dikenal: {', '.join(model.ids)} (petakan nama lain dengan "
