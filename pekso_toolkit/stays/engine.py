@@ -522,22 +522,25 @@ def number_visits(case_id: pa.ChunkedArray | pa.Array, stage: np.ndarray) -> np.
     """The visit number of each stay (1 for the case's first stay in its stage, 2 for the next
     one, ...) of stays in (case, entry) order.
 
-    For each stage, a running count of its stays over the whole table, minus the count reached
-    before the case's first stay: a few passes over integer arrays instead of a sort.
+    The stays are put in (case, stage) order by a stable sort of one integer key, which keeps
+    entry order within each stage; a stay's visit is its place in its (case, stage) group. The
+    key is already in case order, so the sort has little to do.
     """
     n = len(stage)
-    visit = np.zeros(n, dtype=np.int64)
     if n == 0:
-        return visit
+        return np.zeros(0, dtype=np.int64)
     ids = case_id.combine_chunks() if isinstance(case_id, pa.ChunkedArray) else case_id
     new_case = np.ones(n, dtype=bool)
     new_case[1:] = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    case_start = np.maximum.accumulate(np.where(new_case, np.arange(n), 0))
-    for code in np.unique(stage):
-        mine = stage == code
-        count = np.cumsum(mine)
-        before = count[case_start] - mine[case_start]  # this stage's stays before the case
-        visit[mine] = (count - before)[mine]
+    width = int(stage.max()) + 1
+    key = np.cumsum(new_case, dtype=np.int64) * width + stage
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    start = np.ones(n, dtype=bool)
+    start[1:] = ranked[1:] != ranked[:-1]
+    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+    visit = np.empty(n, dtype=np.int64)
+    visit[order] = np.arange(n) - first + 1
     return visit
 
 
