@@ -449,7 +449,7 @@ def time_in_stage(
             if target is not None and _is_source(log):
                 model = model or StageModel.default()
                 carried = _source_columns(con, log, model, carry, zone, table)
-                fills = [f'"{c}"' for c in carried]
+                fills = [sql_name(c) for c in carried]
                 query = stays_query(
                     con, model, as_of_ts.value, fills, days=days, holidays=holidays, zone=zone
                 )
@@ -601,7 +601,7 @@ def _stays_in_memory(
     if _is_source(log):
         model = model or StageModel.default()
         carried = _source_columns(con, log, model, carry, zone, table)
-        rows = stay_rows(con, model, as_of_ts.value, [f'"{c}"' for c in carried], **options)
+        rows = stay_rows(con, model, as_of_ts.value, [sql_name(c) for c in carried], **options)
         frame = None
         case_ids: Any = rows.case_id.to_pandas(types_mapper=pd.ArrowDtype).astype("string")
     else:
