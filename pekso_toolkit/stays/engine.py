@@ -24,6 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pekso_toolkit.core.errors import EventLogError
 from pekso_toolkit.core.stages import StageModel
@@ -589,17 +590,16 @@ def event_order(
     case_code : numpy.ndarray of int64
         For each of those events, its case's number: 0, 1, ... in case id order.
     """
-    sql = (
-        _ranked_sql(model, as_of_ns)
-        + """
-    SELECT __row,
-           row_number() OVER (PARTITION BY case_id ORDER BY ts, tie, __row) = 1 AS __first
-    FROM ranked
-    ORDER BY case_id, ts, tie, __row"""
-    )
+    order = " SELECT __row, case_id FROM ranked ORDER BY case_id, ts, tie, __row"
+    sql = _ranked_sql(model, as_of_ns) + order
     table = _fetch(con, sql)
     rows = table.column("__row").to_numpy().astype(np.int64, copy=False)
-    first = table.column("__first").to_numpy().astype(bool, copy=False)
+    # a new case where the case id changes (cheaper than a window over each case)
+    ids = table.column("case_id").combine_chunks()
+    first = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+        first[1:] = changed.to_numpy(zero_copy_only=False)
     case_code = np.cumsum(first, dtype=np.int64) - 1
     return rows, case_code
 
