@@ -175,11 +175,13 @@ def _skipped_reference(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_skipped_analysis_agrees_with_a_walk_through_each_case(data: st.DataObject) -> None:
-    frame = data.draw(tied_events(DEFAULT))
+    model = DEFAULT if data.draw(st.booleans()) else data.draw(stage_models())
+    frame = data.draw(tied_events(model))
     frame["office"] = frame["case_id"].map(lambda c: f"office {len(c)}").astype("string")
     as_of = BASE + pd.Timedelta(hours=data.draw(st.integers(0, 3)))
-    got = skipped_analysis(frame, as_of=as_of)
-    expected = _skipped_reference(frame, as_of, DEFAULT)
+    log = frame if model is DEFAULT else EventLog(events=frame, model=model)
+    got = skipped_analysis(log, as_of=as_of)
+    expected = _skipped_reference(frame, as_of, model)
     assert got["case_id"].tolist() == sorted(expected)
     assert dict(zip(got["case_id"], got["skipped_analysis"].tolist(), strict=True)) == expected
     assert got["office"].tolist() == [f"office {len(c)}" for c in got["case_id"]]

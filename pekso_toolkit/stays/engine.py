@@ -638,30 +638,39 @@ def skipped_step(
     skipped : numpy.ndarray of bool
         Whether that case skipped ``step`` in some episode.
     """
-    reopen = "" if model.reopened_id is None else str(model.ids.index(model.reopened_id))
-    episode = f"count(*) FILTER (code = {reopen}) OVER w" if reopen else "0"
+    reopen = -1 if model.reopened_id is None else model.ids.index(model.reopened_id)
+    step, entry = int(step), int(entry)
+    # only reopenings, steps and entries are numbered (the tie rank still sees every event)
     sql = (
         _ranked_sql(model, as_of_ns)
         + f""",
     numbered AS (
-        SELECT case_id, code, __row, row_number() OVER w AS pos, {episode} AS episode
+        SELECT case_id, code, row_number() OVER w AS pos,
+               count(*) FILTER (code = {reopen}) OVER w AS episode
         FROM ranked
+        WHERE code IN ({reopen}, {step}, {entry})
         WINDOW w AS (PARTITION BY case_id ORDER BY ts, tie, __row ROWS UNBOUNDED PRECEDING)
     ),
     episodes AS (
-        SELECT case_id, min(pos) AS start, arg_min(__row, pos) AS first_row,
-               min(pos) FILTER (code = {int(entry)}) AS entered,
-               min(pos) FILTER (code = {int(step)}) AS stepped
+        SELECT case_id, min(pos) FILTER (code = {entry}) AS entered,
+               min(pos) FILTER (code = {step}) AS stepped
         FROM numbered
         GROUP BY case_id, episode
+    ),
+    per_case AS (
+        SELECT case_id,
+               NOT bool_and(coalesce(stepped <= entered, false)) FILTER (entered IS NOT NULL)
+                   AS skipped
+        FROM episodes
+        GROUP BY case_id
+        HAVING count(entered) > 0
+    ),
+    firsts AS (
+        SELECT case_id, arg_min(__row, {{'ts': ts, 'tie': tie, 'row': __row}}) AS first_row
+        FROM ranked
+        GROUP BY case_id
     )
-    SELECT arg_min(first_row, start) AS first_row,
-           NOT bool_and(coalesce(stepped <= entered, false)) FILTER (entered IS NOT NULL)
-               AS skipped
-    FROM episodes
-    GROUP BY case_id
-    HAVING count(entered) > 0
-    ORDER BY case_id"""
+    SELECT first_row, skipped FROM per_case JOIN firsts USING (case_id) ORDER BY case_id"""
     )
     table = _fetch(con, sql)
     first_row = table.column("first_row").to_numpy().astype(np.int64, copy=False)
