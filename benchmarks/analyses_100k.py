@@ -5,9 +5,9 @@ stages, early closures, reopenings, open cases; default 100k cases) and times, e
 or its stays:
 
 ``time_in_stage``, ``process_map``, ``case_durations``, ``compare_groups(by="office")``,
-``bottlenecks(by="office")``, ``deviations``, ``plot_process_map`` (from the computed map and
-from the log), ``plot_dotted_chart`` (its default of 2,000 cases drawn, and every case) and
-``stage_drivers`` on one stage (``asesmen``, covariates office and risk).
+``bottlenecks(by="office")``, ``deviations``, ``skipped_analysis``, ``plot_process_map`` (from
+the computed map and from the log), ``plot_dotted_chart`` (its default of 2,000 cases drawn,
+and every case) and ``stage_drivers`` on one stage (``asesmen``, covariates office and risk).
 
 Each figure is the median of ``--repeat`` runs (default 3) when the first run takes under
 ``--once-over`` seconds (default 20), else that single run. Plots are timed up to a drawn canvas
@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     timed("compare_groups(by='office')", lambda: pk.compare_groups(stays, by="office"))
     timed("bottlenecks(by='office')", lambda: pk.bottlenecks(stays, by="office"))
     found = timed("deviations (event log)", lambda: pk.deviations(log, as_of=AS_OF))
+    timed("skipped_analysis", lambda: pk.skipped_analysis(log, as_of=AS_OF))
     timed(
         "plot_process_map (from the map)",
         lambda: pk.plot_process_map(table).figure.canvas.draw(),

@@ -27,13 +27,14 @@ from pekso_toolkit.core import times
 from pekso_toolkit.core.config import DEFAULT_TZ
 from pekso_toolkit.core.errors import AnalysisError, EventLogError
 from pekso_toolkit.core.stages import StageModel
-from pekso_toolkit.events.eventlog import canonical_ids_and_times, tie_rank, with_columns
+from pekso_toolkit.events.eventlog import canonical_ids_and_times, with_columns
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.calendar import Holidays
 from pekso_toolkit.stays.engine import (
     DEFAULT_TABLE,
     _is_source,
     connect,
+    event_order,
     event_relation,
     register_frame,
     settings,
@@ -214,14 +215,20 @@ class SortedEvents(NamedTuple):
 
 def sorted_events(frame: pd.DataFrame, as_of_ns: int | None, model: StageModel) -> SortedEvents:
     """Sort canonical events (ignoring those after ``as_of_ns``) by case, time and the
-    documented tie rule (:func:`pekso_toolkit.events.eventlog.tie_rank`), rows in any order."""
-    ts = _ns(frame["timestamp"])
-    keep = np.arange(len(frame)) if as_of_ns is None else np.flatnonzero(ts <= as_of_ns)
-    case_code = pd.factorize(frame["case_id"], sort=True)[0][keep].astype(np.int64)
-    stage = frame["stage"].cat.codes.to_numpy()[keep].astype(np.int64)
-    ts = ts[keep]
-    order = np.lexsort((tie_rank(stage, case_code, ts, model), ts, case_code))
-    return SortedEvents(len(order), keep[order], ts[order], stage[order], case_code[order])
+    documented tie rule (:func:`pekso_toolkit.events.eventlog.tie_rank`), rows in any order.
+
+    The order is the stay engine's (:func:`pekso_toolkit.stays.engine.event_order`), so every
+    analysis reads the events as :func:`time_in_stage` does.
+    """
+    con = connect()
+    try:
+        register_frame(con, frame)
+        rows, case_code = event_order(con, model, as_of_ns)
+    finally:
+        con.close()
+    ts = _ns(frame["timestamp"])[rows]
+    stage = frame["stage"].cat.codes.to_numpy()[rows].astype(np.int64)
+    return SortedEvents(len(rows), rows, ts, stage, case_code)
 
 
 def case_states(log: Any, *, as_of: Any, tz: str | None = None) -> pd.DataFrame:

@@ -35,10 +35,12 @@ __all__ = [
     "DEFAULT_TABLE",
     "StayRows",
     "connect",
+    "event_order",
     "event_relation",
     "is_database_file",
     "settings",
     "sql_name",
+    "skipped_step",
     "sql_text",
     "stay_rows",
     "stays_query",
@@ -316,20 +318,22 @@ def register_frame(
     con.register("ev_in", pa.table(columns))
 
 
-def _runs_sql(model: StageModel, as_of_ns: int | None, fills: Sequence[str]) -> str:
-    """CTEs ``runs``: one row per run of one stage (``is_start``), with the next run's stage
-    and time; ``fills`` are window expressions over the case's events up to each event."""
-    keep = "" if as_of_ns is None else f"WHERE ts <= {int(as_of_ns)}"
-    k = len(model.ids)
-    if model.reopened_id is None or model.closed_id is None:
-        ranked = "SELECT *, 2 * code AS tie FROM ev"
-    else:
-        r, c = model.ids.index(model.reopened_id), model.ids.index(model.closed_id)
-        # the documented tie rule: a reopening ranks first among equal times, unless a closure
-        # shares its case and time: then closed, reopened, then the stage entered
-        ranked = f"""
+def _tie_sql(model: StageModel) -> str:
+    """SQL of the CTE ``ranked``: the events of ``ev`` with their rank ``tie`` among the events
+    of their case at their time (:func:`pekso_toolkit.events.eventlog.tie_rank`, doubled to
+    stay an integer). This is the one place the engine states the tie rule."""
+    if model.reopened_id is None:
+        return "SELECT *, 2 * code AS tie FROM ev"
+    r = model.ids.index(model.reopened_id)
+    alone = f"CASE WHEN code = {r} THEN -2 ELSE 2 * code END"  # a reopening ranks first
+    if model.closed_id is None:
+        return f"SELECT *, {alone} AS tie FROM ev"
+    c, k = model.ids.index(model.closed_id), len(model.ids)
+    # the documented tie rule: a reopening ranks first among equal times, unless a closure
+    # shares its case and time: then closed, reopened, then the stage entered
+    return f"""
         SELECT ev.*, CASE
-            WHEN b.ts IS NULL THEN (CASE WHEN code = {r} THEN -2 ELSE 2 * code END)
+            WHEN b.ts IS NULL THEN {alone}
             WHEN code = {r} THEN {2 * c + 1}
             WHEN code = {c} THEN {2 * c}
             ELSE 2 * ({k} + code) END AS tie
@@ -337,6 +341,21 @@ def _runs_sql(model: StageModel, as_of_ns: int | None, fills: Sequence[str]) -> 
             SELECT case_id, ts FROM ev WHERE code = {r}
             INTERSECT SELECT case_id, ts FROM ev WHERE code = {c}
         ) AS b ON ev.case_id = b.case_id AND ev.ts = b.ts"""
+
+
+def _ranked_sql(model: StageModel, as_of_ns: int | None) -> str:
+    """``WITH ev AS (...), ranked AS (...)``: the events of ``ev_in`` up to ``as_of_ns`` (all
+    when None) with their tie rank ``tie``; each case's events are in order by
+    ``ts, tie, __row``."""
+    keep = "" if as_of_ns is None else f"WHERE ts <= {int(as_of_ns)}"
+    return f"""
+    WITH ev AS (SELECT * FROM ev_in {keep}),
+    ranked AS ({_tie_sql(model)})"""
+
+
+def _runs_sql(model: StageModel, as_of_ns: int | None, fills: Sequence[str]) -> str:
+    """CTEs ``runs``: one row per run of one stage (``is_start``), with the next run's stage
+    and time; ``fills`` are window expressions over the case's events up to each event."""
     fill_cols = "".join(
         f", last_value({expr} IGNORE NULLS) OVER (w ROWS UNBOUNDED PRECEDING) AS __f{i}"
         for i, expr in enumerate(fills)
@@ -345,9 +364,9 @@ def _runs_sql(model: StageModel, as_of_ns: int | None, fills: Sequence[str]) -> 
         f", CASE WHEN is_end THEN __f{i} ELSE lead(__f{i}) OVER v END AS __f{i}"
         for i in range(len(fills))
     )
-    return f"""
-    WITH ev AS (SELECT * FROM ev_in {keep}),
-    ranked AS ({ranked}),
+    return (
+        _ranked_sql(model, as_of_ns)
+        + f""",
     marked AS (
         SELECT *, lag(code) OVER w AS prev_code, lead(code) OVER w AS after_code,
                lead(ts) OVER w AS after_ts{fill_cols}
@@ -368,6 +387,7 @@ def _runs_sql(model: StageModel, as_of_ns: int | None, fills: Sequence[str]) -> 
         FROM bounds
         WINDOW v AS (PARTITION BY case_id ORDER BY ts, tie, __row)
     )"""
+    )
 
 
 @dataclass(frozen=True)
@@ -495,9 +515,7 @@ def stay_rows(
         con, model, as_of_ns, fills, days=days, holidays=holidays, zone=zone, visits=False
     )
     sql = f"SELECT * FROM ({query}) ORDER BY case_id, entered, tie, first_row"
-    table = con.sql(sql).arrow()
-    if isinstance(table, pa.RecordBatchReader):  # pragma: no cover - duckdb versions differ
-        table = table.read_all()
+    table = _fetch(con, sql)
     stage = table.column("code").to_numpy().astype(np.int16, copy=False)
 
     def num(name: str, dtype: Any) -> np.ndarray:
@@ -581,3 +599,120 @@ def transition_counts(
     GROUP BY ALL ORDER BY src, dst"""
     )
     return con.sql(sql).df()
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    table = con.sql(sql).arrow()
+    if isinstance(table, pa.RecordBatchReader):  # pragma: no cover - duckdb versions differ
+        table = table.read_all()
+    return table
+
+
+def event_order(
+    con: duckdb.DuckDBPyConnection, model: StageModel, as_of_ns: int | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The order in which the analyses read the events of the view ``ev_in``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the view ``ev_in`` (e.g. from :func:`register_frame`).
+    model : StageModel
+        The stage model whose codes ``ev_in`` holds (it decides the tie rank).
+    as_of_ns : int or None
+        Events after this instant (UTC ns) are left out; None keeps all.
+
+    Returns
+    -------
+    rows : numpy.ndarray of int64
+        ``__row`` of the events kept, in order by case id, time, the documented tie rank
+        (:func:`pekso_toolkit.events.eventlog.tie_rank`) and ``__row``.
+    case_code : numpy.ndarray of int64
+        For each of those events, its case's number: 0, 1, ... in case id order.
+    """
+    order = " SELECT __row, case_id FROM ranked ORDER BY case_id, ts, tie, __row"
+    sql = _ranked_sql(model, as_of_ns) + order
+    table = _fetch(con, sql)
+    rows = table.column("__row").to_numpy().astype(np.int64, copy=False)
+    # a new case where the case id changes (cheaper than a window over each case)
+    ids = table.column("case_id").combine_chunks()
+    first = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+        first[1:] = changed.to_numpy(zero_copy_only=False)
+    case_code = np.cumsum(first, dtype=np.int64) - 1
+    return rows, case_code
+
+
+def skipped_step(
+    con: duckdb.DuckDBPyConnection,
+    model: StageModel,
+    as_of_ns: int | None,
+    *,
+    step: int,
+    entry: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cases of ``ev_in`` that entered stage ``entry`` without stage ``step`` before it.
+
+    Each case's events up to ``as_of_ns`` are read in the order of :func:`event_order`; an
+    episode starts at the case's first event and at each reopening. A case is *skipped* when,
+    in any episode, its first ``entry`` event had no ``step`` event before it (or at it, when
+    ``step == entry``) in that episode.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        A connection with the view ``ev_in``.
+    model : StageModel
+        The stage model (it decides the tie rank and which state reopens a case).
+    as_of_ns : int or None
+        Events after this instant (UTC ns) are left out; None keeps all.
+    step, entry : int
+        Stage codes of the step that must come first and of the stage entered.
+
+    Returns
+    -------
+    first_row : numpy.ndarray of int64
+        For each case with an ``entry`` event up to ``as_of_ns``, in case id order: ``__row``
+        of its first event.
+    skipped : numpy.ndarray of bool
+        Whether that case skipped ``step`` in some episode.
+    """
+    reopen = -1 if model.reopened_id is None else model.ids.index(model.reopened_id)
+    step, entry = int(step), int(entry)
+    # only reopenings, steps and entries are numbered (the tie rank still sees every event)
+    sql = (
+        _ranked_sql(model, as_of_ns)
+        + f""",
+    numbered AS (
+        SELECT case_id, code, row_number() OVER w AS pos,
+               count(*) FILTER (code = {reopen}) OVER w AS episode
+        FROM ranked
+        WHERE code IN ({reopen}, {step}, {entry})
+        WINDOW w AS (PARTITION BY case_id ORDER BY ts, tie, __row ROWS UNBOUNDED PRECEDING)
+    ),
+    episodes AS (
+        SELECT case_id, min(pos) FILTER (code = {entry}) AS entered,
+               min(pos) FILTER (code = {step}) AS stepped
+        FROM numbered
+        GROUP BY case_id, episode
+    ),
+    per_case AS (
+        SELECT case_id,
+               NOT bool_and(coalesce(stepped <= entered, false)) FILTER (entered IS NOT NULL)
+                   AS skipped
+        FROM episodes
+        GROUP BY case_id
+        HAVING count(entered) > 0
+    ),
+    firsts AS (
+        SELECT case_id, arg_min(__row, {{'ts': ts, 'tie': tie, 'row': __row}}) AS first_row
+        FROM ranked
+        GROUP BY case_id
+    )
+    SELECT first_row, skipped FROM per_case JOIN firsts USING (case_id) ORDER BY case_id"""
+    )
+    table = _fetch(con, sql)
+    first_row = table.column("first_row").to_numpy().astype(np.int64, copy=False)
+    skipped = table.column("skipped").to_numpy().astype(bool, copy=False)
+    return first_row, skipped

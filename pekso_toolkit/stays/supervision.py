@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pekso_toolkit.core.columns import as_list
@@ -21,6 +20,7 @@ from pekso_toolkit.publish.gate import publication_spec, publish
 from pekso_toolkit.stays.asof import recorded_as_of
 from pekso_toolkit.stays.conformance import forgotten_steps
 from pekso_toolkit.stays.durations import to_utc
+from pekso_toolkit.stays.engine import connect, register_frame, skipped_step
 from pekso_toolkit.stays.summary import stage_summary
 from pekso_toolkit.store.casestore import CaseStore
 
@@ -234,29 +234,26 @@ def skipped_analysis(
         first event (e.g. office, worker, category).
     """
     if not isinstance(log, EventLog):
-        log = EventLog(events=log)  # checked and sorted by case, time and stage order
-    events = log.events[log.events["timestamp"] <= to_utc(recorded_as_of(log, as_of), tz=log.tz)]
-    model = log.model
-    reopened = model.ids.index(model.reopened_id) if model.reopened_id is not None else -1
-    stage = events["stage"].cat.codes.to_numpy()
-    case = pd.factorize(events["case_id"])[0]
-    # episodes restart at each reopening: a reopened case needs a new analysis
-    new_episode = np.r_[True, case[1:] != case[:-1]] | (stage == reopened)
-    episode = np.cumsum(new_episode)
-    is_analysis = pd.Series(stage == model.ids.index(analysis))
-    seen = is_analysis.groupby(episode).cummax().to_numpy()
-    case = events["case_id"].to_numpy()
-    enter = stage == model.ids.index(intervention)
-    entries = pd.DataFrame({"case_id": case, "episode": episode, "seen": seen, "enter": enter})
-    entries = entries[entries["enter"]].drop_duplicates("episode")
-    per_case = entries.groupby("case_id", sort=False)["seen"].all()
+        log = EventLog(events=log)  # checked
+    as_of_ns = int(to_utc(recorded_as_of(log, as_of), tz=log.tz).value)
+    model, events = log.model, log.events
+    step, entry = model.ids.index(analysis), model.ids.index(intervention)
+    con = connect()
+    try:
+        register_frame(con, events)
+        # episodes restart at each reopening: a reopened case needs a new analysis
+        first_row, skipped = skipped_step(con, model, as_of_ns, step=step, entry=entry)
+    finally:
+        con.close()
     out = pd.DataFrame(
-        {"case_id": per_case.index.astype("string"), "skipped_analysis": ~per_case.to_numpy()}
+        {
+            "case_id": events["case_id"].array.take(first_row).astype("string"),
+            "skipped_analysis": skipped,
+        }
     )
     extra = [c for c in events.columns if c not in ("case_id", "stage", "timestamp")]
-    if extra:
-        firsts = events.drop_duplicates("case_id").set_index("case_id")[extra]
-        out = out.join(firsts, on="case_id")
+    if extra:  # the case's other columns as on its first event
+        out = out.join(events[extra].take(first_row).reset_index(drop=True))
     return out.reset_index(drop=True)
 
 
