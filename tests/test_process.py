@@ -283,3 +283,22 @@ def test_process_map_plot_counts_in_words_one_and_many() -> None:
     ax = pk.plot_process_map(table, min_cases=2, ax=plt.subplots()[1])
     assert "\n(1 perpindahan dengan < 2 kasus tidak digambar)" in ax.get_title()
     plt.close("all")
+
+
+def test_case_durations_before_every_event_has_no_cases() -> None:
+    log = pk.datasets.load_sample_events()
+    cases = case_table(log, as_of="2000-01-01")
+    assert len(cases) == 0
+    assert list(cases.columns) == [
+        "case_id",
+        "started_at",
+        "closed_at",
+        "days",
+        "observed",
+        "reopened",
+        "last_stage",
+    ]
+    table = pk.case_durations(log, as_of="2000-01-01")
+    assert table["n_cases"].tolist() == [0]
+    assert table["median_days"].isna().all()
+    assert len(pk.case_durations(log, as_of="2000-01-01", by="office")) == 0

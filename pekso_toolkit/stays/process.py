@@ -307,7 +307,8 @@ def case_table(
     closed = model.ids.index(model.closed_id) if model.closed_id is not None else -1
     reopened = model.ids.index(model.reopened_id) if model.reopened_id is not None else -1
     first = np.flatnonzero(runs.case_first)
-    last = np.concatenate([first[1:] - 1, [len(runs.stage) - 1]]).astype(np.int64)
+    # each case's last run: the one before the next case's first (none when there is no case)
+    last = (np.append(first[1:], len(runs.stage))[: len(first)] - 1).astype(np.int64)
     is_closed = runs.stage[last] == closed
     ends = np.where(is_closed, runs.ts[last], int(runs.as_of.value))
     n_reopen = np.bincount(
