@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/larger_than_memory.py
+	$(BIN)/python benchmarks/event_order.py
 	$(BIN)/python benchmarks/drivers_coverage.py
 	$(BIN)/python benchmarks/analyses_100k.py
 
