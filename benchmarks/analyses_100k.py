@@ -96,6 +96,20 @@ class Timer:
         return "\n".join(lines)
 
 
+def synthesized_log(cases: int) -> Any:
+    """Print the machine and the load, then synthesize the log of ``cases`` cases (timed)."""
+    print(machine())
+    print(load())
+    t0 = time.perf_counter()
+    log = synthesize(cases, seed=SEED, as_of=AS_OF)
+    took = time.perf_counter() - t0
+    print(
+        f"synthesize({cases:,}, seed={SEED}, as_of={AS_OF!r}): {len(log.events):,} events in "
+        f"{took:.1f} s\n"
+    )
+    return log
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=100_000, help="cases in the synthetic log")
@@ -104,16 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         "--once-over", type=float, default=20.0, help="a first run this long (s) is not repeated"
     )
     args = parser.parse_args(argv)
-    print(machine())
-    print(load())
-    t0 = time.perf_counter()
-    log = synthesize(args.cases, seed=SEED, as_of=AS_OF)
-    took = time.perf_counter() - t0
-    events = log.events
-    print(
-        f"synthesize({args.cases:,}, seed={SEED}, as_of={AS_OF!r}): {len(events):,} events in "
-        f"{took:.1f} s\n"
-    )
+    log = synthesized_log(args.cases)
     timed = Timer(args.repeat, args.once_over)
     stays = timed("time_in_stage", lambda: pk.time_in_stage(log, as_of=AS_OF))
     table = timed("process_map", lambda: pk.process_map(log, as_of=AS_OF))

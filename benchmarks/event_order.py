@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from analyses_100k import AS_OF, SEED, Timer, load, machine  # noqa: E402
+from analyses_100k import AS_OF, Timer, load, synthesized_log  # noqa: E402
 
 import pekso_toolkit as pk  # noqa: E402
-from pekso_toolkit.datasets import synthesize  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,15 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", type=int, default=100_000, help="cases in the synthetic log")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median)")
     args = parser.parse_args(argv)
-    print(machine())
-    print(load())
-    t0 = time.perf_counter()
-    log = synthesize(args.cases, seed=SEED, as_of=AS_OF)
-    took = time.perf_counter() - t0
-    print(
-        f"synthesize({args.cases:,}, seed={SEED}, as_of={AS_OF!r}): {len(log.events):,} events "
-        f"in {took:.1f} s\n"
-    )
+    log = synthesized_log(args.cases)
     timed = Timer(args.repeat, once_over=float("inf"))
     timed("process_map", lambda: pk.process_map(log, as_of=AS_OF))
     timed("case_durations", lambda: pk.case_durations(log, as_of=AS_OF))

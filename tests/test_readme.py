@@ -9,10 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import pekso_toolkit as pk
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_python_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def run_readme(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Run the README's python blocks in order, in ``tmp_path`` beside the example export;
+    return their namespace."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks, "the README has no python example"
@@ -22,6 +26,11 @@ def test_readme_python_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     namespace: dict[str, object] = {}
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_python_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    namespace = run_readme(tmp_path, monkeypatch)
     summary = namespace["summary"]
     assert isinstance(summary, pd.DataFrame)
     assert {"Kantor", "stage", "median_days", "median_ci_low"} <= set(summary.columns)
@@ -31,16 +40,7 @@ def test_readme_python_blocks_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_readme_large_log_example_gives_the_in_memory_figures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    (tmp_path / "data").mkdir()
-    shutil.copy(ROOT / "data" / "contoh_ekspor_dinas.csv", tmp_path / "data")
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)
-    import pekso_toolkit as pk
-
+    namespace = run_readme(tmp_path, monkeypatch)
     per_office = namespace["per_office"]
     assert isinstance(per_office, pd.DataFrame)
     stays = pk.time_in_stage(namespace["log"], as_of="2025-06-30")

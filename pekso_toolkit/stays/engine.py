@@ -151,9 +151,6 @@ def sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_quote = sql_name
-
-
 def _database_table(con: duckdb.DuckDBPyConnection, path: str, table: str) -> str:
     """Attach the database file read-only; the SQL name of its table (or view) ``table``."""
     if not os.path.exists(path):
@@ -179,7 +176,7 @@ def _database_table(con: duckdb.DuckDBPyConnection, path: str, table: str) -> st
     ).fetchall()
     for row_schema, row_name in found:
         if row_name == name and (schema or "main") == row_schema:
-            return f"ev_db.{_quote(row_schema)}.{_quote(row_name)}"
+            return f"ev_db.{sql_name(row_schema)}.{sql_name(row_name)}"
     names = ", ".join(n if s == "main" else f"{s}.{n}" for s, n in found) or "-"
     raise EventLogError(
         f"Basis data {path} tidak punya tabel {table!r}; tabel yang ada: {names}. "
@@ -260,7 +257,7 @@ def event_relation(
         for c in (list(types) if every else carried)
         if c in types and c not in ("case_id", "stage", "timestamp")
     ]
-    cols = "".join(f", {_quote(c)}" for c in extra)
+    cols = "".join(f", {sql_name(c)}" for c in extra)
     con.sql(
         f"""CREATE OR REPLACE TEMP VIEW ev_in AS
         SELECT CAST(case_id AS VARCHAR) AS case_id,
@@ -536,6 +533,16 @@ def stay_rows(
     )
 
 
+def _case_starts(case_id: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """For rows grouped by case: True where a case's first row is (the id changes)."""
+    ids = case_id.combine_chunks() if isinstance(case_id, pa.ChunkedArray) else case_id
+    starts = np.ones(len(ids), dtype=bool)
+    if len(ids) > 1:
+        changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
+        starts[1:] = changed.to_numpy(zero_copy_only=False)
+    return starts
+
+
 def number_visits(case_id: pa.ChunkedArray | pa.Array, stage: np.ndarray) -> np.ndarray:
     """The visit number of each stay (1 for the case's first stay in its stage, 2 for the next
     one, ...) of stays in (case, entry) order.
@@ -547,9 +554,7 @@ def number_visits(case_id: pa.ChunkedArray | pa.Array, stage: np.ndarray) -> np.
     n = len(stage)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    ids = case_id.combine_chunks() if isinstance(case_id, pa.ChunkedArray) else case_id
-    new_case = np.ones(n, dtype=bool)
-    new_case[1:] = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    new_case = _case_starts(case_id)
     width = int(stage.max()) + 1
     key = np.cumsum(new_case, dtype=np.int64) * width + stage
     order = np.argsort(key, kind="stable")
@@ -634,13 +639,7 @@ def event_order(
     sql = _ranked_sql(model, as_of_ns) + order
     table = _fetch(con, sql)
     rows = table.column("__row").to_numpy().astype(np.int64, copy=False)
-    # a new case where the case id changes (cheaper than a window over each case)
-    ids = table.column("case_id").combine_chunks()
-    first = np.ones(len(rows), dtype=bool)
-    if len(rows) > 1:
-        changed = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1))
-        first[1:] = changed.to_numpy(zero_copy_only=False)
-    case_code = np.cumsum(first, dtype=np.int64) - 1
+    case_code = np.cumsum(_case_starts(table.column("case_id")), dtype=np.int64) - 1
     return rows, case_code
 
 

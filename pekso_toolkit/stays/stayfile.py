@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +42,14 @@ def encode_attrs(attrs: dict[str, Any], ids: list[str]) -> str:
     )
 
 
+@dataclass(frozen=True)
 class StaysFile:
     """A stays file: its path, columns, ``attrs`` and the stage model's ids."""
 
-    def __init__(self, path: Path, columns: list[str], attrs: dict[str, Any], ids: list[str]):
-        self.path = path
-        self.columns = columns
-        self.attrs = attrs
-        self.ids = ids
+    path: Path
+    columns: list[str]
+    attrs: dict[str, Any]
+    ids: list[str]
 
     @property
     def stage_dtype(self) -> pd.CategoricalDtype:

@@ -232,18 +232,19 @@ def _file_cells(
         if s in target_map and np.isfinite(target_map[s])
     )
     target_sql = f"CASE stage {target} END" if target else "NULL"
-    if resolution:
-        tick = f"CAST(roundbankers(greatest(days, 0) / {float(resolution)!r}, 0) AS BIGINT)"
-        t_sql = "tick"
-    else:
-        tick, t_sql = "0", "days"
+    # the duration in ticks of ``resolution`` days (rounded half to even, as numpy's rint)
+    t_sql = (
+        f"CAST(roundbankers(greatest(days, 0) / {float(resolution)!r}, 0) AS BIGINT)"
+        if resolution
+        else "days"
+    )
     groups = "".join(f"{q}, " for q in quoted)
     # names and stage ids quoted above; nothing else typed by a user reaches the query
     sql = f"""
     SELECT {groups}list_position([{", ".join(lit)}], stage) - 1 AS pos,
-           {t_sql if resolution else "days"} AS t, observed AS e, count(*) AS w,
+           {t_sql} AS t, observed AS e, count(*) AS w,
            sum(days) AS sum_days, count(*) FILTER (days > {target_sql}) AS over
-    FROM (SELECT *, {tick} AS tick FROM {info.sql()} WHERE stage IN ({", ".join(lit)}))
+    FROM {info.sql()} WHERE stage IN ({", ".join(lit)})
     GROUP BY ALL"""  # noqa: S608
     con = connect()
     try:
